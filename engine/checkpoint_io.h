@@ -1,0 +1,91 @@
+#pragma once
+// Plumbing shared by the checkpoint loaders and writers (not used outside engine/load_*, save_*): typed access to
+// JSON config keys with errors naming the file and key, a name -> tensor lookup over one or more safetensors
+// files, row stacking, RoPE row-order conversion between formats, and finding the tokenizer beside the weights.
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/checkpoint.h"
+#include "engine/safetensors.h"
+
+namespace supra {
+
+nlohmann::json read_json_file(const std::string& path);
+void write_json_file(const std::string& path, const nlohmann::json& j);
+// A float as JSON with its shortest decimal spelling (1e-05, not 9.99999974737875e-06); it parses back to the
+// same float.
+nlohmann::json json_float(float f);
+
+// A parsed config file. A key whose value is null counts as absent (HF writes `"head_dim": null`).
+class ConfigJson {
+ public:
+  explicit ConfigJson(const std::string& file);
+  const std::string& file() const { return file_; }
+  const nlohmann::json& json() const { return j_; }
+  bool has(const std::string& key) const;
+  // Required keys: error "<file>: missing required key '<key>'" or naming the expected type.
+  int get_int(const std::string& key) const;
+  double get_num(const std::string& key) const;
+  bool get_bool(const std::string& key) const;
+  std::string get_str(const std::string& key) const;
+  // Optional keys with a default the format itself documents.
+  int get_int(const std::string& key, int dflt) const { return has(key) ? get_int(key) : dflt; }
+  double get_num(const std::string& key, double dflt) const { return has(key) ? get_num(key) : dflt; }
+  bool get_bool(const std::string& key, bool dflt) const { return has(key) ? get_bool(key) : dflt; }
+  [[noreturn]] void bad(const std::string& key, const std::string& expected) const;
+
+ private:
+  std::string file_;
+  nlohmann::json j_;
+};
+
+// Tensors by name over the safetensors files of one checkpoint.
+class TensorStore {
+ public:
+  // Shards listed in a HF-style index (`weight_map`: name -> file relative to the index's folder).
+  static TensorStore from_index(const std::string& index_path);
+  // Every tensor of every file; a name in two files is an error.
+  static TensorStore from_files(const std::vector<std::string>& files);
+
+  bool has(const std::string& name) const { return where_of_.count(name) > 0; }
+  // Error naming the file(s) and the tensor when absent.
+  Tensor get(const std::string& name) const;
+  // Also checks the shape: error naming the tensor, the expected and the actual shape.
+  Tensor get(const std::string& name, const std::vector<int64_t>& shape) const;
+  std::vector<std::string> names() const;
+  const std::string& where() const { return where_; }  // the files, for error messages
+
+ private:
+  std::vector<std::shared_ptr<SafetensorsFile>> files_;
+  std::map<std::string, size_t> where_of_;  // tensor name -> index into files_
+  std::string where_;
+};
+
+std::string shape_str(const std::vector<int64_t>& shape);
+
+// Rows of the tensors stacked into one new host tensor (all must share the row size). Keeps the dtype when they
+// agree, else f32.
+Tensor stack_rows(const std::vector<Tensor>& parts);
+// Converts a host tensor to `dtype` (a new tensor; the same one when it already has that dtype).
+Tensor to_dtype(const Tensor& t, DType dtype);
+
+// The same model with q/k rows reordered for the other RoPE pairing, so it computes the same function: in
+// softmax mode the rows of Wq, Wk; in SUPRA mode the rows of the feature maps (RoPE acts on phi's output).
+// Interleaved pairs (2i, 2i+1), rotate-half pairs (i, i+d/2): HF's convert_llama_weights_to_hf permutation.
+Checkpoint with_rope_pairing(const Checkpoint& ckpt, RopePairing to);
+
+// The sentencepiece model beside the weights: `tokenizer.model`, else the only `tok*.model`; empty when there is
+// none or several (we do not guess).
+std::string find_tokenizer(const std::string& dir);
+
+// The files each format reads, in a fixed order (config first, then the index if any, then shards by name);
+// used by the loaders and by checkpoint_sha256 so the fingerprint covers exactly what was loaded.
+std::vector<std::string> hf_checkpoint_files(const std::string& dir);
+std::vector<std::string> open_lm_checkpoint_files(const std::string& dir);
+
+}  // namespace supra

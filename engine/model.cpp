@@ -1,0 +1,212 @@
+#include "engine/model.h"
+
+#include <cmath>
+
+#include "engine/error.h"
+
+namespace supra {
+
+// Activation buffers of a forward over `rows` tokens, reused across calls.
+struct Model::Workspace {
+  int64_t rows = 0;
+  Tensor tokens, positions;      // i32 [rows]
+  Tensor x, xn, tmp;             // [rows, D]
+  Tensor q, k, v, att;           // [rows, H*d], [rows, Hkv*d] x2, [rows, H*d]
+  Tensor qf, kf, krep, vrep;     // SUPRA: phi(q) [rows, H*d], phi(k) [rows, Hkv*d], repeated k, v [rows, H*d]
+  Tensor gate, up;               // [rows, F]
+};
+
+Model::Model(const Checkpoint& ckpt, Backend& backend, ModelOptions opts)
+    : cfg_(ckpt.config), backend_(backend), opts_(opts), ws_(std::make_unique<Workspace>()) {
+  cfg_.validate(ckpt.path);
+  auto up = [&](const Tensor& t) { return t.empty() ? Tensor{} : backend_.upload_weight(t); };
+  const ModelWeights& h = ckpt.weights;
+  w_.tok_embeddings = up(h.tok_embeddings);
+  w_.final_norm = up(h.final_norm);
+  w_.output = h.output.data == h.tok_embeddings.data ? w_.tok_embeddings : up(h.output);
+  for (const LayerWeights& l : h.layers) {
+    LayerWeights d;
+    d.attn_norm = up(l.attn_norm);
+    d.wq = up(l.wq);
+    d.wk = up(l.wk);
+    d.wv = up(l.wv);
+    d.wo = up(l.wo);
+    d.ffn_norm = up(l.ffn_norm);
+    d.w_gate = up(l.w_gate);
+    d.w_up = up(l.w_up);
+    d.w_down = up(l.w_down);
+    if (cfg_.attention == AttentionMode::Supra) {
+      if (l.phi_q_w.empty() || l.phi_q_b.empty())
+        fail("{}: SUPRA mode needs the feature-map weights (Aq, bq) in every layer", ckpt.path);
+      d.phi_q_w = up(l.phi_q_w);
+      d.phi_q_b = up(l.phi_q_b);
+      if (cfg_.separate_kv_feature_map) {
+        if (l.phi_k_w.empty() || l.phi_k_b.empty())
+          fail("{}: SUPRA with H != Hkv needs the k feature-map weights (Ak, bk) in every layer", ckpt.path);
+        d.phi_k_w = up(l.phi_k_w);
+        d.phi_k_b = up(l.phi_k_b);
+      }
+    }
+    w_.layers.push_back(std::move(d));
+  }
+  if (int(w_.layers.size()) != cfg_.n_layers)
+    fail("{}: config says {} layers, weights have {}", ckpt.path, cfg_.n_layers, w_.layers.size());
+}
+
+Model::~Model() = default;
+
+std::unique_ptr<SequenceState> Model::new_state() {
+  if (cfg_.attention == AttentionMode::Softmax) return std::make_unique<KVCache>(backend_, cfg_.n_layers, cfg_.kv_dim());
+  return std::make_unique<SupraState>(backend_, cfg_.n_layers, cfg_.n_heads, cfg_.head_dim);
+}
+
+void Model::ensure_workspace(int64_t rows) {
+  Workspace& w = *ws_;
+  if (rows <= w.rows) return;
+  const int64_t D = cfg_.dim, Q = cfg_.q_dim(), KV = cfg_.kv_dim(), F = cfg_.hidden_dim;
+  auto a = [&](DType t, std::vector<int64_t> s) { return backend_.alloc(t, std::move(s)); };
+  w.tokens = a(DType::I32, {rows});
+  w.positions = a(DType::I32, {rows});
+  w.x = a(DType::F32, {rows, D});
+  w.xn = a(DType::F32, {rows, D});
+  w.tmp = a(DType::F32, {rows, D});
+  w.q = a(DType::F32, {rows, Q});
+  w.k = a(DType::F32, {rows, KV});
+  w.v = a(DType::F32, {rows, KV});
+  w.att = a(DType::F32, {rows, Q});
+  w.gate = a(DType::F32, {rows, F});
+  w.up = a(DType::F32, {rows, F});
+  if (cfg_.attention == AttentionMode::Supra) {
+    w.qf = a(DType::F32, {rows, Q});
+    w.kf = a(DType::F32, {rows, KV});
+    w.krep = a(DType::F32, {rows, Q});
+    w.vrep = a(DType::F32, {rows, Q});
+  }
+  w.rows = rows;
+}
+
+void Model::forward(std::span<const SeqInput> batch, Tensor* hidden) {
+  int64_t N = 0;
+  for (const SeqInput& s : batch) N += int64_t(s.tokens.size());
+  if (N == 0) return;
+  ensure_workspace(N);
+  Workspace& w = *ws_;
+
+  // Token ids and absolute positions of every row, sequence after sequence.
+  std::vector<int32_t> ids, pos;
+  ids.reserve(size_t(N));
+  pos.reserve(size_t(N));
+  for (const SeqInput& s : batch) {
+    for (size_t i = 0; i < s.tokens.size(); i++) {
+      ids.push_back(s.tokens[i]);
+      pos.push_back(int32_t(s.state->n_past() + int64_t(i)));
+    }
+  }
+  Tensor tokens = w.tokens.slice_rows(0, N), positions = w.positions.slice_rows(0, N);
+  backend_.from_host(ids.data(), tokens);
+  backend_.from_host(pos.data(), positions);
+
+  Tensor x = w.x.slice_rows(0, N), xn = w.xn.slice_rows(0, N), tmp = w.tmp.slice_rows(0, N);
+  Tensor att = w.att.slice_rows(0, N), gate = w.gate.slice_rows(0, N), up = w.up.slice_rows(0, N);
+  backend_.embed(tokens, w_.tok_embeddings, x);
+
+  for (int l = 0; l < cfg_.n_layers; l++) {
+    const LayerWeights& L = w_.layers[size_t(l)];
+    // h = x + Attn(RMSNorm(x))
+    backend_.rmsnorm(x, L.attn_norm, cfg_.norm_eps, xn);
+    attention_block(l, batch, xn, att);
+    backend_.matmul(att, L.wo, tmp);
+    backend_.add(x, tmp);
+    // out = h + down(silu(gate(h')) * up(h')), h' = RMSNorm(h)
+    backend_.rmsnorm(x, L.ffn_norm, cfg_.norm_eps, xn);
+    backend_.matmul(xn, L.w_gate, gate);
+    backend_.matmul(xn, L.w_up, up);
+    backend_.swiglu(gate, up, gate);
+    backend_.matmul(gate, L.w_down, tmp);
+    backend_.add(x, tmp);
+  }
+  for (const SeqInput& s : batch) s.state->advance(int64_t(s.tokens.size()));
+
+  if (hidden) {
+    if (hidden->empty() || hidden->rows() < N || hidden->device != backend_.device())
+      *hidden = backend_.alloc(DType::F32, {N, cfg_.dim});
+    Tensor out = hidden->slice_rows(0, N);
+    backend_.rmsnorm(x, w_.final_norm, cfg_.norm_eps, out);
+    *hidden = out;
+  }
+}
+
+// Attention of layer `layer` for every sequence in the batch: xn[N, D] -> out[N, H*d] (before W_o).
+void Model::attention_block(int layer, std::span<const SeqInput> batch, const Tensor& xn, Tensor& out) {
+  Workspace& w = *ws_;
+  const LayerWeights& L = w_.layers[size_t(layer)];
+  const int64_t N = xn.rows();
+  const int H = cfg_.n_heads, Hkv = cfg_.n_kv_heads, d = cfg_.head_dim;
+  Tensor q = w.q.slice_rows(0, N), k = w.k.slice_rows(0, N), v = w.v.slice_rows(0, N);
+  Tensor positions = w.positions.slice_rows(0, N);
+  backend_.matmul(xn, L.wq, q);
+  backend_.matmul(xn, L.wk, k);
+  backend_.matmul(xn, L.wv, v);
+
+  if (cfg_.attention == AttentionMode::Softmax) {
+    backend_.rope(q, positions, H, d, cfg_.rope_theta, cfg_.rope_pairing);
+    backend_.rope(k, positions, Hkv, d, cfg_.rope_theta, cfg_.rope_pairing);
+    const SoftmaxAttnParams p{H, Hkv, d, cfg_.sliding_window};
+    int64_t r = 0;
+    for (const SeqInput& s : batch) {
+      const int64_t n = int64_t(s.tokens.size()), past = s.state->n_past();
+      auto& cache = static_cast<KVCache&>(*s.state);
+      cache.reserve(past + n);
+      Tensor kd = cache.k(layer).slice_rows(past, past + n), vd = cache.v(layer).slice_rows(past, past + n);
+      backend_.copy(k.slice_rows(r, r + n), kd);
+      backend_.copy(v.slice_rows(r, r + n), vd);
+      Tensor o = out.slice_rows(r, r + n);
+      backend_.attention(q.slice_rows(r, r + n), cache.k(layer).slice_rows(0, past + n),
+                         cache.v(layer).slice_rows(0, past + n), past, p, o);
+      r += n;
+    }
+    return;
+  }
+
+  // SUPRA: q = relu(Aq q0 + bq); k = relu(A k0 + b) with A = Ak when H != Hkv, else Aq (SUPRA.md section 2).
+  Tensor qf = w.qf.slice_rows(0, N), kf = w.kf.slice_rows(0, N);
+  backend_.matmul(q, L.phi_q_w, qf, &L.phi_q_b);
+  backend_.relu(qf);
+  if (cfg_.separate_kv_feature_map)
+    backend_.matmul(k, L.phi_k_w, kf, &L.phi_k_b);
+  else
+    backend_.matmul(k, L.phi_q_w, kf, &L.phi_q_b);
+  backend_.relu(kf);
+  // RoPE after phi; per-head, so it commutes with repeating the kv heads: rotate Hkv heads, then repeat.
+  backend_.rope(qf, positions, H, d, cfg_.rope_theta, cfg_.rope_pairing);
+  backend_.rope(kf, positions, Hkv, d, cfg_.rope_theta, cfg_.rope_pairing);
+  backend_.scale(kf, 1.f / std::sqrt(float(d)));
+  Tensor krep = kf, vrep = v;
+  if (Hkv != H) {
+    krep = w.krep.slice_rows(0, N);
+    vrep = w.vrep.slice_rows(0, N);
+    backend_.repeat_heads(kf, H, Hkv, d, krep);
+    backend_.repeat_heads(v, H, Hkv, d, vrep);
+  }
+  int64_t r = 0;
+  for (const SeqInput& s : batch) {
+    const int64_t n = int64_t(s.tokens.size());
+    SupraAttnParams p{H, d, cfg_.decay_slopes.data(), opts_.form, opts_.chunk};
+    if (n == 1) p.form = SupraForm::Recurrent;  // one token: the recurrence is the same math, cheapest
+    auto& st = static_cast<SupraState&>(*s.state);
+    Tensor o = out.slice_rows(r, r + n);
+    backend_.supra_attention(qf.slice_rows(r, r + n), krep.slice_rows(r, r + n), vrep.slice_rows(r, r + n),
+                             st.s(layer), p, o);
+    r += n;
+  }
+  backend_.groupnorm(out, d, cfg_.groupnorm_eps);
+}
+
+void Model::logits(const Tensor& hidden, Tensor& out) {
+  if (out.empty() || out.rows() < hidden.rows() || out.device != backend_.device())
+    out = backend_.alloc(DType::F32, {hidden.rows(), cfg_.vocab_size});
+  out = out.slice_rows(0, hidden.rows());
+  backend_.matmul(hidden, w_.output, out);
+}
+
+}  // namespace supra

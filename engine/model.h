@@ -1,0 +1,54 @@
+#pragma once
+// The decoder forward pass, written once against the Backend ops, for both attention modes (SUPRA.md 1-2).
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "engine/backend.h"
+#include "engine/checkpoint.h"
+#include "engine/sequence_state.h"
+
+namespace supra {
+
+struct ModelOptions {
+  SupraForm form = SupraForm::Chunked;  // SUPRA prefill/scoring form; one-token steps always use the recurrence
+  int chunk = 64;                       // SUPRA chunk length of the chunked form
+};
+
+// One sequence's share of a batched forward: its state and the tokens to append to it.
+struct SeqInput {
+  SequenceState* state;
+  std::span<const int32_t> tokens;
+};
+
+class Model {
+ public:
+  // Uploads the weights to the backend once (the CPU backend keeps the host views).
+  Model(const Checkpoint& ckpt, Backend& backend, ModelOptions opts = {});
+  ~Model();
+  const ModelConfig& config() const { return cfg_; }
+  Backend& backend() { return backend_; }
+  const ModelOptions& options() const { return opts_; }
+  void set_options(const ModelOptions& o) { opts_ = o; }
+
+  std::unique_ptr<SequenceState> new_state();
+  // Appends each sequence's tokens to its state. `hidden`, when given, receives the final RMSNormed hidden states
+  // [sum of tokens, D] in input order (allocated here when empty or too small).
+  void forward(std::span<const SeqInput> batch, Tensor* hidden);
+  // logits[n, V] = hidden[n, D] . W_out^T (fp32).
+  void logits(const Tensor& hidden, Tensor& out);
+
+ private:
+  struct Workspace;
+  void ensure_workspace(int64_t rows);
+  void attention_block(int layer, std::span<const SeqInput> batch, const Tensor& xn, Tensor& out);
+
+  ModelConfig cfg_;
+  Backend& backend_;
+  ModelOptions opts_;
+  ModelWeights w_;  // on the backend's device
+  std::unique_ptr<Workspace> ws_;
+};
+
+}  // namespace supra

@@ -1,0 +1,283 @@
+#include "engine/scorer.h"
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+
+#include "engine/error.h"
+
+namespace supra {
+
+// Tokens to append to one sequence; rows [score_from, size) of them produce log-probabilities of `targets`
+// (or, with no targets, just the argmax).
+struct Scorer::Job {
+  SequenceState* state = nullptr;
+  std::vector<int32_t> tokens;
+  int64_t score_from = 0;
+  std::vector<int32_t> targets;  // size() - score_from entries, or empty for argmax only
+  std::vector<float> logprob;
+  std::vector<int32_t> argmax;
+  int64_t fed = 0;
+};
+
+Scorer::Scorer(Model& model, ScorerOptions opts) : model_(model), opts_(opts) {
+  if (opts_.max_length <= 0) fail("scorer: the context length must be positive, got {}", opts_.max_length);
+  if (opts_.ubatch <= 0) fail("scorer: ubatch must be positive, got {}", opts_.ubatch);
+  if (opts_.max_seqs <= 0) fail("scorer: max_seqs must be positive, got {}", opts_.max_seqs);
+}
+
+// Feeds every job's tokens through the model in micro-batches of at most `ubatch` tokens. A job longer than the
+// space left is split across calls (its pieces stay in order: one piece per job per call).
+void Scorer::run_jobs(std::vector<Job>& jobs) {
+  Backend& be = model_.backend();
+  struct Part {
+    Job* job;
+    int64_t offset, n;
+  };
+  std::vector<SeqInput> batch;
+  std::vector<Part> parts;
+  int64_t used = 0;
+  Tensor hidden, logits;
+  for (Job& j : jobs) {
+    const int64_t m = int64_t(j.tokens.size()) - j.score_from;
+    j.logprob.assign(size_t(std::max<int64_t>(m, 0)), 0.f);
+    j.argmax.assign(size_t(std::max<int64_t>(m, 0)), -1);
+    j.fed = 0;
+  }
+  auto flush = [&] {
+    if (batch.empty()) return;
+    model_.forward(batch, &hidden);
+    int64_t row = 0;
+    for (const Part& p : parts) {
+      Job& j = *p.job;
+      const int64_t a = std::max(p.offset, j.score_from), b = p.offset + p.n;
+      if (a < b) {
+        const int64_t m = b - a;
+        Tensor h = hidden.slice_rows(row + (a - p.offset), row + (b - p.offset));
+        model_.logits(h, logits);
+        Tensor targets, lp = be.alloc(DType::F32, {m}), am = be.alloc(DType::I32, {m});
+        if (!j.targets.empty()) {
+          targets = be.alloc(DType::I32, {m});
+          be.from_host(j.targets.data() + (a - j.score_from), targets);
+        }
+        be.log_softmax_gather(logits, targets, lp, am);
+        be.to_host(lp, j.logprob.data() + (a - j.score_from));
+        be.to_host(am, j.argmax.data() + (a - j.score_from));
+      }
+      row += p.n;
+    }
+    batch.clear();
+    parts.clear();
+    used = 0;
+  };
+  for (Job& j : jobs) {
+    while (j.fed < int64_t(j.tokens.size())) {
+      const int64_t take = std::min(int64_t(j.tokens.size()) - j.fed, opts_.ubatch - used);
+      batch.push_back({j.state, std::span<const int32_t>(j.tokens.data() + j.fed, size_t(take))});
+      parts.push_back({&j, j.fed, take});
+      j.fed += take;
+      used += take;
+      if (used >= opts_.ubatch) flush();
+    }
+  }
+  flush();
+}
+
+std::vector<LoglikelihoodResult> Scorer::loglikelihood(std::span<const LoglikelihoodRequest> requests) {
+  const int64_t L = opts_.max_length;
+  std::vector<LoglikelihoodResult> results(requests.size());
+  // Group untruncated requests by context: they share one pass over it.
+  std::map<std::vector<int32_t>, std::vector<size_t>> by_context;
+  std::vector<std::vector<size_t>> groups;
+  for (size_t i = 0; i < requests.size(); i++) {
+    const auto& r = requests[i];
+    if (r.context.empty()) fail("loglikelihood request {}: empty context (the task must put BOS there)", i);
+    if (r.continuation.empty()) fail("loglikelihood request {}: empty continuation", i);
+    if (int64_t(r.continuation.size()) > L)
+      fail("loglikelihood request {}: continuation of {} tokens does not fit the context length {}", i,
+           r.continuation.size(), L);
+    auto& res = results[i];
+    res.n_input = int64_t(r.context.size() + r.continuation.size());
+    res.n_kept = std::min(res.n_input, L + 1);
+    res.n_dropped = res.n_input - res.n_kept;
+    if (res.n_dropped == 0)
+      by_context[r.context].push_back(i);
+    else
+      groups.push_back({i});
+  }
+  for (auto& [ctx, members] : by_context) groups.push_back(std::move(members));
+  // Longest first: the slowest work starts early and memory peaks are met at once, as lm-eval orders.
+  auto group_len = [&](const std::vector<size_t>& g) {
+    int64_t m = 0;
+    for (size_t i : g) m = std::max(m, results[i].n_kept);
+    return m;
+  };
+  std::stable_sort(groups.begin(), groups.end(),
+                   [&](const auto& a, const auto& b) { return group_len(a) > group_len(b); });
+
+  int64_t done = 0;
+  for (size_t g0 = 0; g0 < groups.size(); g0 += size_t(opts_.max_seqs)) {
+    const size_t g1 = std::min(groups.size(), g0 + size_t(opts_.max_seqs));
+    // Phase 1: the shared context (all but its last token) of every group with several members.
+    std::vector<std::unique_ptr<SequenceState>> shared(g1 - g0);
+    std::vector<Job> prefix_jobs;
+    for (size_t g = g0; g < g1; g++) {
+      if (groups[g].size() < 2) continue;
+      const auto& ctx = requests[groups[g][0]].context;
+      shared[g - g0] = model_.new_state();
+      Job j;
+      j.state = shared[g - g0].get();
+      j.tokens.assign(ctx.begin(), ctx.end() - 1);
+      j.score_from = int64_t(j.tokens.size());
+      if (!j.tokens.empty()) prefix_jobs.push_back(std::move(j));
+    }
+    run_jobs(prefix_jobs);
+    // Phase 2: every continuation, from a fork of its shared context or from scratch.
+    std::vector<std::unique_ptr<SequenceState>> states;
+    std::vector<Job> jobs;
+    std::vector<size_t> job_request;
+    for (size_t g = g0; g < g1; g++) {
+      for (size_t i : groups[g]) {
+        const auto& r = requests[i];
+        Job j;
+        if (shared[g - g0]) {
+          states.push_back(shared[g - g0]->fork());
+          j.tokens.push_back(r.context.back());
+          j.tokens.insert(j.tokens.end(), r.continuation.begin(), r.continuation.end() - 1);
+          j.score_from = 0;
+        } else {
+          states.push_back(model_.new_state());
+          // Model input = (ctx + cont)[-(L+1):][:-1]
+          std::vector<int32_t> full(r.context);
+          full.insert(full.end(), r.continuation.begin(), r.continuation.end());
+          j.tokens.assign(full.end() - results[i].n_kept, full.end() - 1);
+          j.score_from = int64_t(j.tokens.size() - r.continuation.size());
+        }
+        j.state = states.back().get();
+        j.targets = r.continuation;
+        jobs.push_back(std::move(j));
+        job_request.push_back(i);
+      }
+    }
+    run_jobs(jobs);
+    for (size_t k = 0; k < jobs.size(); k++) {
+      auto& res = results[job_request[k]];
+      const Job& j = jobs[k];
+      res.token_logprobs = j.logprob;
+      res.logprob = 0;
+      res.is_greedy = true;
+      for (size_t t = 0; t < j.logprob.size(); t++) {
+        res.logprob += double(j.logprob[t]);
+        if (j.argmax[t] != j.targets[t]) res.is_greedy = false;
+      }
+      done++;
+    }
+    if (on_progress) on_progress(done, int64_t(requests.size()));
+  }
+  return results;
+}
+
+RollingResult Scorer::loglikelihood_rolling(std::span<const int32_t> tokens, int32_t prefix_token) {
+  RollingResult out;
+  const int64_t L = opts_.max_length, n = int64_t(tokens.size());
+  if (n == 0) return out;
+  // lm-eval get_rolling_token_windows(context_len=1) + make_disjoint_window.
+  std::vector<LoglikelihoodRequest> windows;
+  const int64_t first = std::min(L, n);
+  windows.push_back({{prefix_token}, {tokens.begin(), tokens.begin() + first}});
+  int64_t predicted = first;
+  while (predicted < n) {
+    const int64_t pred = std::min(n - predicted, L);
+    const int64_t end = predicted + pred;
+    LoglikelihoodRequest w;
+    w.context.assign(tokens.begin() + (end - L - 1), tokens.begin() + (end - pred));
+    w.continuation.assign(tokens.begin() + (end - pred), tokens.begin() + end);
+    windows.push_back(std::move(w));
+    predicted = end;
+  }
+  auto saved = on_progress;
+  on_progress = nullptr;
+  auto res = loglikelihood(windows);
+  on_progress = saved;
+  for (auto& r : res) {
+    out.logprob += r.logprob;
+    out.token_logprobs.insert(out.token_logprobs.end(), r.token_logprobs.begin(), r.token_logprobs.end());
+  }
+  out.n_tokens = n;
+  out.n_windows = int64_t(windows.size());
+  return out;
+}
+
+std::vector<GenerateResult> Scorer::generate_until(std::span<const GenerateRequest> requests, const Tokenizer& tok) {
+  const int64_t L = opts_.max_length;
+  std::vector<GenerateResult> results(requests.size());
+  int64_t done = 0;
+  for (size_t r0 = 0; r0 < requests.size(); r0 += size_t(opts_.max_seqs)) {
+    const size_t r1 = std::min(requests.size(), r0 + size_t(opts_.max_seqs));
+    std::vector<std::unique_ptr<SequenceState>> states;
+    std::vector<Job> jobs;
+    for (size_t i = r0; i < r1; i++) {
+      const auto& q = requests[i];
+      if (q.context.empty()) fail("generate request {}: empty context", i);
+      if (q.max_gen_toks <= 0) fail("generate request {}: max_gen_toks must be positive", i);
+      const int64_t room = L - q.max_gen_toks;
+      if (room <= 0)
+        fail("generate request {}: max_gen_toks {} leaves no room for context in length {}", i, q.max_gen_toks, L);
+      auto& res = results[i];
+      res.n_input = int64_t(q.context.size());
+      res.n_kept = std::min(res.n_input, room);
+      res.n_dropped = res.n_input - res.n_kept;
+      states.push_back(model_.new_state());
+      Job j;
+      j.state = states.back().get();
+      j.tokens.assign(q.context.end() - res.n_kept, q.context.end());
+      j.score_from = int64_t(j.tokens.size()) - 1;
+      jobs.push_back(std::move(j));
+    }
+    run_jobs(jobs);  // prefill; the last row's argmax is the first generated token
+    std::vector<size_t> active(jobs.size());
+    std::iota(active.begin(), active.end(), size_t(0));
+    while (!active.empty()) {
+      std::vector<size_t> still;
+      for (size_t k : active) {
+        const auto& q = requests[r0 + k];
+        auto& res = results[r0 + k];
+        const int32_t next = jobs[k].argmax.back();
+        if (tok.eos_id() >= 0 && next == tok.eos_id()) {
+          res.stop_reason = "eos";
+          continue;
+        }
+        res.tokens.push_back(next);
+        res.text = tok.decode(res.tokens);
+        bool stopped = false;
+        size_t cut = std::string::npos;
+        for (const auto& u : q.until)
+          if (!u.empty()) cut = std::min(cut, res.text.find(u));
+        if (cut != std::string::npos) {
+          res.text.resize(cut);
+          res.stop_reason = "until";
+          stopped = true;
+        } else if (int64_t(res.tokens.size()) >= q.max_gen_toks) {
+          res.stop_reason = "max_tokens";
+          stopped = true;
+        }
+        if (!stopped) {
+          jobs[k].tokens = {next};
+          jobs[k].score_from = 0;
+          still.push_back(k);
+        }
+      }
+      active = std::move(still);
+      if (active.empty()) break;
+      std::vector<Job> step;
+      for (size_t k : active) step.push_back(std::move(jobs[k]));
+      run_jobs(step);
+      for (size_t i = 0; i < active.size(); i++) jobs[active[i]] = std::move(step[i]);
+    }
+    done += int64_t(r1 - r0);
+    if (on_progress) on_progress(done, int64_t(requests.size()));
+  }
+  return results;
+}
+
+}  // namespace supra

@@ -1,0 +1,79 @@
+#pragma once
+// The scoring API the task runners use (EVALUATION.md sections 1-2): loglikelihood of (context, continuation)
+// token pairs with is_greedy, rolling loglikelihood over long texts, greedy generation until stop strings.
+// Requests are run longest first in batches; continuations sharing a context are scored from one pass over it
+// (the state after the context is forked per continuation).
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/model.h"
+#include "engine/tokenizer.h"
+
+namespace supra {
+
+struct ScorerOptions {
+  int64_t max_length = 0;  // context length L: the model sees at most L tokens of a request
+  int64_t ubatch = 512;    // tokens per forward call (bounds activation memory, whatever the document length)
+  int max_seqs = 32;       // sequences (or shared contexts) in flight at once (bounds state memory)
+};
+
+struct LoglikelihoodRequest {
+  std::vector<int32_t> context;  // non-empty (lm-eval puts BOS there when a context is empty)
+  std::vector<int32_t> continuation;
+};
+
+struct LoglikelihoodResult {
+  double logprob = 0;                // sum over continuation tokens, fp32 log-softmax, summed in double
+  bool is_greedy = true;             // every argmax equals the continuation token
+  std::vector<float> token_logprobs;  // one per continuation token
+  // Token accounting of LEFT truncation: input = len(context + continuation); kept = tokens of the request the
+  // model saw (as input or as the last target) = min(input, L + 1); dropped = input - kept (from the left).
+  int64_t n_input = 0, n_kept = 0, n_dropped = 0;
+};
+
+struct RollingResult {
+  double logprob = 0;
+  int64_t n_tokens = 0;
+  std::vector<float> token_logprobs;  // for every token of the text, in order
+  int64_t n_windows = 0;
+};
+
+struct GenerateRequest {
+  std::vector<int32_t> context;
+  std::vector<std::string> until;  // stop strings; the output is cut before the first one found
+  int max_gen_toks = 256;
+};
+
+struct GenerateResult {
+  std::string text;
+  std::vector<int32_t> tokens;
+  std::string stop_reason;  // "until", "eos", "max_tokens"
+  int64_t n_input = 0, n_kept = 0, n_dropped = 0;  // context tokens, kept after left truncation, dropped
+};
+
+class Scorer {
+ public:
+  Scorer(Model& model, ScorerOptions opts);
+  std::vector<LoglikelihoodResult> loglikelihood(std::span<const LoglikelihoodRequest> requests);
+  // lm-eval's rolling windows: disjoint prediction windows of L tokens, the first conditioned on `prefix_token`
+  // (BOS/EOT), each later one on the token before it.
+  RollingResult loglikelihood_rolling(std::span<const int32_t> tokens, int32_t prefix_token);
+  // Greedy. Left-truncates each context to L - max_gen_toks tokens. Stops at EOS (when the tokenizer has one),
+  // at a stop string, or after max_gen_toks tokens.
+  std::vector<GenerateResult> generate_until(std::span<const GenerateRequest> requests, const Tokenizer& tok);
+
+  // Called after each batch with (requests done, total): progress reporting.
+  std::function<void(int64_t, int64_t)> on_progress;
+
+ private:
+  struct Job;
+  void run_jobs(std::vector<Job>& jobs);
+
+  Model& model_;
+  ScorerOptions opts_;
+};
+
+}  // namespace supra

@@ -1,0 +1,56 @@
+#include "engine/sequence_state.h"
+
+#include <algorithm>
+
+namespace supra {
+
+KVCache::KVCache(Backend& backend, int n_layers, int kv_dim)
+    : backend_(backend), kv_dim_(kv_dim), k_(size_t(n_layers)), v_(size_t(n_layers)) {}
+
+void KVCache::reserve(int64_t rows) {
+  if (rows <= capacity_) return;
+  const int64_t cap = std::max<int64_t>((rows + 255) / 256 * 256, capacity_ * 2);
+  for (auto* list : {&k_, &v_})
+    for (auto& t : *list) {
+      Tensor grown = backend_.alloc(DType::F32, {cap, kv_dim_});
+      if (n_past_ > 0) {
+        Tensor dst = grown.slice_rows(0, n_past_);
+        backend_.copy(t.slice_rows(0, n_past_), dst);
+      }
+      t = std::move(grown);
+    }
+  capacity_ = cap;
+}
+
+std::unique_ptr<SequenceState> KVCache::fork() const {
+  auto f = std::make_unique<KVCache>(backend_, int(k_.size()), kv_dim_);
+  f->reserve(std::max<int64_t>(n_past_, 1));
+  for (size_t l = 0; l < k_.size() && n_past_ > 0; l++) {
+    Tensor dk = f->k_[l].slice_rows(0, n_past_), dv = f->v_[l].slice_rows(0, n_past_);
+    backend_.copy(k_[l].slice_rows(0, n_past_), dk);
+    backend_.copy(v_[l].slice_rows(0, n_past_), dv);
+  }
+  f->n_past_ = n_past_;
+  return f;
+}
+
+size_t KVCache::bytes() const { return 2 * k_.size() * size_t(capacity_) * size_t(kv_dim_) * sizeof(float); }
+
+SupraState::SupraState(Backend& backend, int n_layers, int n_heads, int head_dim) : backend_(backend) {
+  for (int l = 0; l < n_layers; l++) s_.push_back(backend_.alloc(DType::F32, {n_heads, head_dim, head_dim}));
+}
+
+std::unique_ptr<SequenceState> SupraState::fork() const {
+  auto f = std::make_unique<SupraState>(backend_, int(s_.size()), int(s_[0].dim(0)), int(s_[0].dim(1)));
+  for (size_t l = 0; l < s_.size(); l++) backend_.copy(s_[l], f->s_[l]);
+  f->n_past_ = n_past_;
+  return f;
+}
+
+size_t SupraState::bytes() const {
+  size_t b = 0;
+  for (auto& t : s_) b += t.nbytes();
+  return b;
+}
+
+}  // namespace supra

@@ -1,0 +1,60 @@
+// supra-eval generate: greedy generation from a prompt (text or token ids).
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "engine/error.h"
+#include "engine/scorer.h"
+#include "harness/commands.h"
+#include "harness/engine_options.h"
+
+namespace supra {
+
+void register_generate(CLI::App& app) {
+  struct Args {
+    EngineOptions eng;
+    std::string prompt, prompt_ids;
+    int max_tokens = 128;
+    int64_t ctx = 0;
+    std::vector<std::string> until;
+    bool add_bos = true, print_ids = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("generate", "greedy generation from a prompt");
+  args->eng.add_to(*cmd);
+  cmd->add_option("--prompt", args->prompt, "prompt text (may be empty: generation from BOS)");
+  cmd->add_option("--prompt-ids", args->prompt_ids, "prompt as token ids, e.g. '1 403 407' (no BOS added)");
+  cmd->add_option("--max-tokens", args->max_tokens, "tokens to generate")->check(CLI::PositiveNumber);
+  cmd->add_option("--ctx", args->ctx, "context length (default: the model's training context)");
+  cmd->add_option("--until", args->until, "stop strings (repeatable)");
+  cmd->add_option("--add-bos", args->add_bos, "prepend BOS to a text prompt (default true)");
+  cmd->add_flag("--print-ids", args->print_ids, "also print the generated token ids");
+  cmd->callback([args] {
+    EngineSession s = open_session(args->eng);
+    const Tokenizer& tok = s.require_tokenizer();
+    GenerateRequest req;
+    if (!args->prompt_ids.empty()) {
+      for (auto v : parse_int_list(args->prompt_ids, "--prompt-ids")) req.context.push_back(int32_t(v));
+    } else {
+      if (args->add_bos) req.context.push_back(tok.bos_id());
+      auto ids = tok.encode(args->prompt);
+      req.context.insert(req.context.end(), ids.begin(), ids.end());
+      if (req.context.empty()) fail("generate: empty prompt and --add-bos false: nothing to condition on");
+    }
+    req.until = args->until;
+    req.max_gen_toks = args->max_tokens;
+    const int64_t ctx = args->ctx > 0 ? args->ctx : int64_t(s.ckpt.config.train_ctx) + args->max_tokens;
+    Scorer scorer(*s.model, {ctx, 512, 1});
+    auto res = scorer.generate_until(std::span<const GenerateRequest>(&req, 1), tok);
+    std::printf("%s%s\n", args->prompt_ids.empty() ? args->prompt.c_str() : "", res[0].text.c_str());
+    if (args->print_ids) {
+      std::string ids;
+      for (auto t : res[0].tokens) ids += fmt::format("{} ", t);
+      std::printf("ids: %s\n", ids.c_str());
+    }
+    std::fprintf(stderr, "[%zu tokens, stop: %s, context kept %ld of %ld]\n", res[0].tokens.size(),
+                 res[0].stop_reason.c_str(), long(res[0].n_kept), long(res[0].n_input));
+  });
+}
+
+}  // namespace supra

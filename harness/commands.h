@@ -1,0 +1,12 @@
+#pragma once
+// Each `supra-eval` subcommand registers itself on the app; its callback runs when chosen.
+#include <CLI/CLI.hpp>
+
+namespace supra {
+
+void register_generate(CLI::App& app);
+void register_logprobs(CLI::App& app);
+void register_perplexity(CLI::App& app);
+void register_bench(CLI::App& app);
+
+}  // namespace supra

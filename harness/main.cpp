@@ -1,0 +1,28 @@
+// supra-eval: one binary, one subcommand per job (ARCHITECTURE.md, "The command line").
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+
+#include "engine/error.h"
+#include "harness/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"supra-eval: softmax vs SUPRA linear attention, evaluated"};
+  app.require_subcommand(1);
+  supra::register_generate(app);
+  supra::register_logprobs(app);
+  supra::register_perplexity(app);
+  supra::register_bench(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const supra::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

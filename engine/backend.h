@@ -76,6 +76,7 @@ class Backend {
   virtual void log_softmax_gather(const Tensor& logits, const Tensor& targets, Tensor& logprob, Tensor& argmax) = 0;
 };
 
+// threads > 0 sets the OpenMP and OpenBLAS thread counts; 0 keeps the OpenMP default (OMP_NUM_THREADS).
 std::unique_ptr<Backend> make_cpu_backend(int threads);
 // nullptr with `why` filled when CUDA is not compiled in or no GPU is present.
 std::unique_ptr<Backend> make_cuda_backend(DType weight_dtype, std::string* why);

@@ -44,7 +44,7 @@ TEST_CASE("stories260K greedy ids from BOS equal llama2.c run.c", "[golden]") {
     while (in >> id) golden.push_back(id);
   }
   REQUIRE(golden.size() == 256);
-  auto be = make_cpu_backend(2);
+  auto be = make_cpu_backend(0);
   Model m(ck, *be);
   auto st = m.new_state();
   int32_t next = 1;  // BOS
@@ -65,7 +65,7 @@ TEST_CASE("stories260K teacher-forced logprobs equal llama2.c run.c within 1e-4"
   const auto rows = read_golden_logprobs();
   REQUIRE(rows.size() == 64);
   Checkpoint ck = load_checkpoint(repo_path("models/stories260K/stories260K.bin"));
-  auto be = make_cpu_backend(2);
+  auto be = make_cpu_backend(0);
   Model m(ck, *be);
   {
     LoglikelihoodRequest req;

@@ -11,7 +11,7 @@ using namespace supra::test;
 TEST_CASE("choices sharing a context score the same as each request alone", "[scorer]") {
   for (auto mode : {AttentionMode::Softmax, AttentionMode::Supra}) {
     const Checkpoint ck = small_model(4, 2, mode);
-    auto be = make_cpu_backend(2);
+    auto be = make_cpu_backend(0);
     Model m(ck, *be);
     const auto ctx = random_tokens(40, 97, 1);
     std::vector<LoglikelihoodRequest> reqs;
@@ -45,7 +45,7 @@ TEST_CASE("choices sharing a context score the same as each request alone", "[sc
 
 TEST_CASE("left truncation keeps the last L+1 tokens and records the counts", "[scorer]") {
   const Checkpoint ck = small_model(4, 4, AttentionMode::Softmax);
-  auto be = make_cpu_backend(2);
+  auto be = make_cpu_backend(0);
   Model m(ck, *be);
   const auto ctx = random_tokens(50, 97, 2), cont = random_tokens(6, 97, 3);
   Scorer sc(m, {20, 512, 4});
@@ -67,7 +67,7 @@ TEST_CASE("left truncation keeps the last L+1 tokens and records the counts", "[
 
 TEST_CASE("rolling loglikelihood uses lm-eval's disjoint windows", "[scorer]") {
   const Checkpoint ck = small_model(4, 2, AttentionMode::Supra);
-  auto be = make_cpu_backend(2);
+  auto be = make_cpu_backend(0);
   Model m(ck, *be);
   const auto text = random_tokens(45, 97, 21);
   Scorer sc(m, {16, 512, 4});

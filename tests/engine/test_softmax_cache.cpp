@@ -11,7 +11,7 @@ using namespace supra::test;
 TEST_CASE("softmax full pass equals incremental decoding with the KV cache", "[softmax]") {
   for (auto [H, Hkv] : {std::pair{4, 4}, std::pair{4, 1}}) {
     const Checkpoint ck = small_model(H, Hkv, AttentionMode::Softmax);
-    auto be = make_cpu_backend(2);
+    auto be = make_cpu_backend(0);
     Model m(ck, *be);
     const auto tokens = random_tokens(100, 97, 11);
     const auto full = logits_of(m, tokens, 100);
@@ -26,7 +26,7 @@ TEST_CASE("softmax full pass equals incremental decoding with the KV cache", "[s
 TEST_CASE("a forked state gives the same logits as recomputing", "[softmax][supra]") {
   for (auto mode : {AttentionMode::Softmax, AttentionMode::Supra}) {
     const Checkpoint ck = small_model(4, 2, mode);
-    auto be = make_cpu_backend(2);
+    auto be = make_cpu_backend(0);
     Model m(ck, *be);
     const auto ctx = random_tokens(70, 97, 5), a = random_tokens(9, 97, 6), b = random_tokens(12, 97, 8);
     auto st = m.new_state();

@@ -27,7 +27,7 @@ inline Checkpoint small_model(int heads, int kv_heads, AttentionMode mode, int c
 inline std::vector<int32_t> random_tokens(int64_t n, int vocab, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<int32_t> d(0, vocab - 1);
-  std::vector<int32_t> t(size_t(n));
+  std::vector<int32_t> t(static_cast<size_t>(n));
   for (auto& x : t) x = d(rng);
   return t;
 }

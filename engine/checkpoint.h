@@ -32,7 +32,7 @@ Checkpoint load_open_lm(const std::string& dir);
 
 // A named shape (llama2-7b, mistral-7b, stories260K, ...) for random-weight benchmarks.
 ModelConfig named_shape(const std::string& name);
-// Random weights (normal with std 0.02, norms 1) of the config's shape in `dtype`; speed does not depend on the
+// Random weights (near-normal: a sum of 4 uniforms scaled to std 0.02; norms 1) of the config's shape in `dtype`; speed does not depend on the
 // values. Seeded, so the same call gives the same weights.
 Checkpoint random_checkpoint(const ModelConfig& config, DType dtype, uint64_t seed);
 

@@ -37,6 +37,10 @@ Tensor fill(DType dtype, std::vector<int64_t> shape, uint64_t seed, uint64_t str
   const int64_t cols = t.numel() / rows;
   const uint64_t tensor_key = splitmix64(seed ^ splitmix64(stream));
   const size_t esize = dtype_size(dtype);
+  const float uniform_step = float(double(scale) * 0x1.0p-52);
+  // The Irwin-Hall sum s of 4 uniforms has mean 2 and variance 4/12: (s - 2) * sqrt(3) has std 1. Below,
+  // sum - 131070 equals (s - 2) * 65536 (the +0.5 offsets folded in).
+  const float bell_step = float(std::sqrt(3.0) * scale / 65536.0);
 #pragma omp parallel
   {
     std::vector<float> buf(static_cast<size_t>(cols));
@@ -50,12 +54,12 @@ Tensor fill(DType dtype, std::vector<int64_t> shape, uint64_t seed, uint64_t str
         }
         const uint64_t x = splitmix64(row_key + uint64_t(i) * 0x9e3779b97f4a7c15ull);
         if (dist == Dist::Uniform) {
-          const double u = double(x >> 11) * 0x1.0p-53;  // [0, 1)
-          buf[i] = float((2 * u - 1) * scale);
+          buf[i] = float(int64_t(x >> 11) - (int64_t(1) << 52)) * uniform_step;  // centred, [-scale, scale)
         } else {
-          double s = 0;
-          for (int k = 0; k < 4; k++) s += (double((x >> (16 * k)) & 0xffff) + 0.5) / 65536.0;
-          buf[i] = float((s - 2.0) * std::sqrt(3.0) * scale);  // var of the sum is 4/12
+          // Sum of four 16-bit uniforms (c + 0.5) / 65536, centred; integer adds keep this cheap.
+          const int64_t sum = int64_t(x & 0xffff) + int64_t((x >> 16) & 0xffff) + int64_t((x >> 32) & 0xffff) +
+                              int64_t(x >> 48);
+          buf[i] = float(sum - 131070) * bell_step;
         }
       }
       convert_from_f32(dtype, buf.data(), static_cast<char*>(t.data) + size_t(r) * size_t(cols) * esize,

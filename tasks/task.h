@@ -1,0 +1,91 @@
+#pragma once
+// The Task interface (lm-eval's contract, EVALUATION.md sections 1-4): a task turns documents into requests on
+// strings, and the model's responses back into per-document metrics, which aggregate into the task's numbers.
+// Tasks know nothing of tokenizers, models, SQLite or CUDA: the harness tokenises the requests (continuation
+// tokens = enc(ctx + cont)[len(enc(ctx)):]), runs them and stores everything.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace supra::tasks {
+
+enum class RequestType { Loglikelihood, LoglikelihoodRolling, GenerateUntil };
+const char* request_type_name(RequestType t);
+
+struct Request {
+  RequestType type = RequestType::Loglikelihood;
+  std::string context;       // loglikelihood: the context (may be empty: the harness scores it after BOS)
+                             // rolling: the whole text; generate_until: the prompt
+  std::string continuation;  // loglikelihood only, with its leading delimiter (" " + choice)
+  std::vector<std::string> until;  // generate_until only
+  int max_gen_toks = 0;            // generate_until only
+};
+
+struct Response {
+  double logprob = 0;      // loglikelihood / rolling: sum of log-probabilities (natural log)
+  bool is_greedy = false;  // loglikelihood
+  std::string text;        // generate_until: the generated text (cut at the stop string)
+  int64_t n_tokens = 0;    // rolling: tokens scored
+};
+
+// How per-document values combine into a task number.
+enum class Aggregation {
+  Mean,                // mean of values; stderr = sample std / sqrt(n)
+  Perplexity,          // exp(-mean(values)) (lm-eval "perplexity": values are per-doc loglikelihoods)
+  WeightedPerplexity,  // exp(-sum(values) / sum(weights)) (word/byte/token perplexity of rolling tasks)
+  BitsPerByte,         // -sum(values) / sum(weights) / ln 2
+};
+const char* aggregation_name(Aggregation a);
+
+struct MetricValue {
+  double value = 0;
+  double weight = 1;  // used by the weighted aggregations (tokens, words or bytes of the doc)
+};
+using DocMetrics = std::map<std::string, MetricValue>;
+
+struct MetricSpec {
+  std::string name;
+  Aggregation aggregation = Aggregation::Mean;
+  bool higher_is_better = true;
+};
+
+// Settings of a run that change a task's requests (part of every result's key).
+struct TaskSettings {
+  int shots = 0;                // few-shot examples per doc
+  uint64_t fewshot_seed = 1234;  // lm-eval's default fewshot_seed
+};
+
+class Task {
+ public:
+  virtual ~Task() = default;
+  virtual std::string name() const = 0;
+  virtual int version() const = 0;  // bumped whenever prompts, data or scoring change; stored with results
+  virtual std::string description() const = 0;
+  virtual std::string dataset() const = 0;  // registry name of its data (datasets/registry.h)
+  virtual std::string split() const = 0;
+  virtual int default_shots() const { return 0; }  // the paper's setting
+  virtual std::vector<MetricSpec> metrics() const = 0;
+  // Loads the documents (verifying the data's sha256 first). Called once before the others.
+  virtual void load(const std::string& data_root) = 0;
+  virtual int64_t size() const = 0;
+  // The requests for document `doc` (0 <= doc < size()), in a fixed order.
+  virtual std::vector<Request> requests(int64_t doc, const TaskSettings& settings) const = 0;
+  // Per-document metrics from the responses to requests(doc), in the same order.
+  virtual DocMetrics process(int64_t doc, const std::vector<Response>& responses) const = 0;
+};
+
+// Every built-in task, by name ("hellaswag", "piqa", ..., "mmlu", "mmlu_<subject>").
+std::vector<std::string> task_names();
+// A fresh task object; error listing the known names when `name` is unknown.
+std::unique_ptr<Task> make_task(const std::string& name);
+
+// Aggregate of one metric over documents: value, stderr (NaN when undefined) and n.
+struct Aggregate {
+  double value = 0, stderr_ = 0;
+  int64_t n = 0;
+};
+Aggregate aggregate(Aggregation how, const std::vector<MetricValue>& values);
+
+}  // namespace supra::tasks

@@ -1,0 +1,156 @@
+// supra-eval run | sweep | tasks: evaluate models on tasks at context lengths, every result into the store.
+#include <cmath>
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "engine/error.h"
+#include "harness/commands.h"
+#include "harness/engine_options.h"
+#include "harness/task_runner.h"
+#include "tasks/task.h"
+
+namespace supra {
+
+namespace {
+
+struct EvalArgs {
+  EngineOptions eng;
+  std::string tasks, ctx, db = "results.sqlite", data_root;
+  int shots = -1, batch = 32;
+  int64_t limit = -1;
+  uint64_t seed = 1234;
+  bool add_bos = false;
+
+  void add_to(CLI::App& cmd) {
+    cmd.add_option("--tasks", tasks, "comma-separated task names (see `supra-eval tasks`)")->required();
+    cmd.add_option("--shots", shots, "few-shot examples (default: each task's paper setting: MMLU 5, others 0)");
+    cmd.add_option("--limit", limit, "evaluate only the first N documents of each task");
+    cmd.add_option("--seed", seed, "few-shot sampling seed (lm-eval's fewshot_seed)");
+    cmd.add_option("--batch", batch, "documents per batch (each batch is committed to the store)")
+        ->check(CLI::PositiveNumber);
+    cmd.add_option("--db", db, "SQLite results store");
+    cmd.add_option("--data", data_root, "dataset root (default: the bundled datasets/data)");
+    cmd.add_flag("--add-bos", add_bos, "prepend BOS to every request (lm-eval's add_bos_token; off by default)");
+  }
+};
+
+std::vector<std::string> split_names(const std::string& s, const char* option) {
+  std::vector<std::string> out;
+  size_t a = 0;
+  while (a <= s.size()) {
+    size_t b = s.find(',', a);
+    if (b == std::string::npos) b = s.size();
+    std::string item = s.substr(a, b - a);
+    while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    if (!item.empty()) out.push_back(item);
+    a = b + 1;
+  }
+  if (out.empty()) fail("{}: expected a comma-separated list, got '{}'", option, s);
+  return out;
+}
+
+std::vector<int64_t> parse_ctx(const std::string& s) {
+  auto v = parse_int_list(s, "--ctx");
+  for (auto c : v)
+    if (c <= 0) fail("--ctx: context lengths must be positive integers, got {}", c);
+  return v;
+}
+
+void print_summary(const std::vector<RunOutcome>& outs) {
+  std::printf("\n| model | mode | task | ctx | metric | value | stderr | n |\n|---|---|---|---:|---|---:|---:|---:|\n");
+  for (const RunOutcome& o : outs)
+    for (const MetricRow& m : o.metrics)
+      std::printf("| %s | %s | %s | %ld | %s | %.4f | %s | %ld |\n", o.key.model.c_str(), o.key.mode.c_str(),
+                  o.key.task.c_str(), long(o.key.ctx), m.name.c_str(), m.value,
+                  std::isnan(m.stderr_) ? "-" : fmt::format("{:.4f}", m.stderr_).c_str(), long(m.n));
+}
+
+// Runs every task at every context length for one model, into the store.
+void evaluate_model(const EvalArgs& a, const EngineOptions& eng, const std::vector<int64_t>& ctxs,
+                    std::vector<RunOutcome>& outs) {
+  const auto names = split_names(a.tasks, "--tasks");
+  std::vector<std::unique_ptr<tasks::Task>> ts;
+  for (const auto& n : names) ts.push_back(tasks::make_task(n));  // unknown names fail before any work
+  EngineSession s = open_session(eng);
+  Store store(a.db);
+  for (int64_t ctx : ctxs) {
+    for (auto& t : ts) {
+      RunSettings st;
+      st.ctx = ctx;
+      st.shots = a.shots;
+      st.seed = a.seed;
+      st.limit = a.limit;
+      st.batch_docs = a.batch;
+      st.add_bos = a.add_bos;
+      st.data_root = a.data_root;
+      st.device = eng.device;
+      st.dtype = eng.device == "cuda" ? eng.gpu_dtype : "";
+      RunOutcome o = run_task(store, s, *t, st);
+      std::fprintf(stderr, "%s %s ctx %ld: %ld docs (%ld new, %ld requests) in %.1fs%s\n", t->name().c_str(),
+                   o.key.mode.c_str(), long(ctx), long(o.n_docs), long(o.n_new_docs), long(o.n_new_requests),
+                   o.seconds, ctx > s.ckpt.config.train_ctx ? " [beyond training context]" : "");
+      outs.push_back(std::move(o));
+    }
+  }
+}
+
+}  // namespace
+
+void register_run(CLI::App& app) {
+  auto a = std::make_shared<EvalArgs>();
+  auto* cmd = app.add_subcommand("run", "evaluate one model on tasks at one or more context lengths");
+  a->eng.add_to(*cmd);
+  a->add_to(*cmd);
+  cmd->add_option("--ctx", a->ctx, "context length(s), e.g. 2048 or 512,1024")->required();
+  cmd->callback([a] {
+    std::vector<RunOutcome> outs;
+    evaluate_model(*a, a->eng, parse_ctx(a->ctx), outs);
+    print_summary(outs);
+  });
+}
+
+void register_sweep(CLI::App& app) {
+  auto a = std::make_shared<EvalArgs>();
+  auto models = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("sweep", "models x tasks x context lengths; each cell a resumable run");
+  a->eng.add_to(*cmd, false);
+  a->add_to(*cmd);
+  cmd->add_option("--models", *models, "comma-separated models (files or folders); each runs in its own mode")
+      ->required();
+  cmd->add_option("--ctx", a->ctx, "context lengths, e.g. 128,256,512,1024")->required();
+  cmd->callback([a, models] {
+    const auto ctxs = parse_ctx(a->ctx);
+    std::vector<RunOutcome> outs;
+    for (const auto& m : split_names(*models, "--models")) {
+      EngineOptions eng = a->eng;
+      eng.model = m;
+      evaluate_model(*a, eng, ctxs, outs);
+    }
+    print_summary(outs);
+  });
+}
+
+void register_tasks(CLI::App& app) {
+  auto data_root = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("tasks", "list the built-in tasks with their data and sizes");
+  cmd->add_option("--data", *data_root, "dataset root (default: the bundled datasets/data)");
+  cmd->callback([data_root] {
+    std::printf("| task | version | docs | shots | data | description |\n|---|---:|---:|---:|---|---|\n");
+    for (const auto& n : tasks::task_names()) {
+      auto t = tasks::make_task(n);
+      std::string docs = "?";
+      try {
+        t->load(*data_root);
+        docs = std::to_string(t->size());
+      } catch (const std::exception& e) {
+        docs = "unavailable";
+      }
+      std::printf("| %s | %d | %s | %d | %s/%s | %s |\n", n.c_str(), t->version(), docs.c_str(), t->default_shots(),
+                  t->dataset().c_str(), t->split().c_str(), t->description().c_str());
+    }
+  });
+}
+
+}  // namespace supra

@@ -1,0 +1,191 @@
+#include "harness/task_runner.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "engine/error.h"
+#include "harness/progress.h"
+#include "harness/request_encoding.h"
+
+#ifndef SUPRA_GIT_REV
+#define SUPRA_GIT_REV "unknown"
+#endif
+
+namespace supra {
+
+std::string harness_git_revision() { return SUPRA_GIT_REV; }
+
+namespace {
+
+// Runs the requests of a batch of documents; responses come back in the same order.
+std::vector<tasks::Response> run_requests(EngineSession& s, Scorer& scorer, const std::vector<tasks::Request>& reqs,
+                                          const std::vector<int64_t>& req_doc, const std::string& task,
+                                          int64_t ctx, bool add_bos, std::vector<SampleRow>& rows) {
+  const Tokenizer& tok = s.require_tokenizer();
+  std::vector<tasks::Response> out(reqs.size());
+  rows.assign(reqs.size(), SampleRow{});
+  std::vector<LoglikelihoodRequest> ll;
+  std::vector<size_t> ll_idx;
+  std::vector<GenerateRequest> gen;
+  std::vector<size_t> gen_idx;
+  for (size_t i = 0; i < reqs.size(); i++) {
+    const auto& r = reqs[i];
+    rows[i].request = int64_t(i);
+    rows[i].type = tasks::request_type_name(r.type);
+    switch (r.type) {
+      case tasks::RequestType::Loglikelihood:
+        ll.push_back(encode_pair(tok, r.context, r.continuation, add_bos));
+        ll_idx.push_back(i);
+        // lm-eval asserts len(continuation) <= max_length: a choice longer than the context cannot be scored.
+        if (int64_t(ll.back().continuation.size()) > ctx)
+          fail("{} doc {}: a continuation of {} tokens does not fit --ctx {} (lm-eval refuses it too); use a longer "
+               "context or another task",
+               task, req_doc[i], ll.back().continuation.size(), ctx);
+        break;
+      case tasks::RequestType::LoglikelihoodRolling: {
+        const auto ids = encode_text(tok, r.context, false);
+        const RollingResult rr = scorer.loglikelihood_rolling(ids, tok.bos_id());
+        out[i].logprob = rr.logprob;
+        out[i].n_tokens = rr.n_tokens;
+        rows[i].logprob = rr.logprob;
+        rows[i].n_input = rows[i].n_kept = rr.n_tokens;  // every token is scored, window by window
+        break;
+      }
+      case tasks::RequestType::GenerateUntil: {
+        GenerateRequest g;
+        g.context = encode_text(tok, r.context, add_bos);
+        if (g.context.empty()) g.context = {tok.bos_id()};
+        g.until = r.until;
+        g.max_gen_toks = r.max_gen_toks;
+        gen.push_back(std::move(g));
+        gen_idx.push_back(i);
+        break;
+      }
+    }
+  }
+  if (!ll.empty()) {
+    const auto res = scorer.loglikelihood(ll);
+    for (size_t k = 0; k < res.size(); k++) {
+      const size_t i = ll_idx[k];
+      out[i].logprob = res[k].logprob;
+      out[i].is_greedy = res[k].is_greedy;
+      rows[i].logprob = res[k].logprob;
+      rows[i].is_greedy = res[k].is_greedy;
+      rows[i].n_input = res[k].n_input;
+      rows[i].n_kept = res[k].n_kept;
+      rows[i].n_dropped = res[k].n_dropped;
+    }
+  }
+  if (!gen.empty()) {
+    const auto res = scorer.generate_until(gen, tok);
+    for (size_t k = 0; k < res.size(); k++) {
+      const size_t i = gen_idx[k];
+      out[i].text = res[k].text;
+      rows[i].generated = res[k].text;
+      rows[i].n_input = res[k].n_input;
+      rows[i].n_kept = res[k].n_kept;
+      rows[i].n_dropped = res[k].n_dropped;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+RunOutcome run_task(Store& store, EngineSession& s, tasks::Task& task, const RunSettings& st) {
+  const auto t0 = std::chrono::steady_clock::now();
+  if (st.ctx <= 0) fail("--ctx: context lengths must be positive, got {}", st.ctx);
+  if (st.batch_docs <= 0) fail("--batch: must be positive, got {}", st.batch_docs);
+  task.load(st.data_root);
+  const int64_t n_docs = st.limit >= 0 ? std::min(st.limit, task.size()) : task.size();
+  tasks::TaskSettings ts;
+  ts.shots = st.shots >= 0 ? st.shots : task.default_shots();
+  ts.fewshot_seed = st.seed;
+
+  RunOutcome o;
+  RunKey& k = o.key;
+  k.model = s.ckpt.path;
+  k.model_sha256 = checkpoint_sha256(s.ckpt);
+  k.mode = mode_name(s.ckpt.config.attention);
+  k.form = s.ckpt.config.attention == AttentionMode::Supra ? form_name(s.model->options().form) : "";
+  k.task = task.name();
+  k.task_version = task.version();
+  k.shots = ts.shots;
+  k.seed = st.seed;
+  k.ctx = st.ctx;
+  k.truncation = "left";
+  k.dtype = st.dtype.empty() ? dtype_name(s.ckpt.config.weight_dtype) : st.dtype;
+  k.device = st.device;
+  k.add_bos = st.add_bos;
+  k.limit = st.limit;
+  nlohmann::json config = {{"model_config", s.ckpt.config.to_json()},
+                           {"task_description", task.description()},
+                           {"dataset", task.dataset()},
+                           {"split", task.split()},
+                           {"chunk", s.model->options().chunk},
+                           {"batch_docs", st.batch_docs}};
+  o.run_id = store.open_run(k, n_docs, s.ckpt.config.train_ctx, config, harness_git_revision());
+  o.n_docs = n_docs;
+
+  const std::set<int64_t> done = store.finished_docs(o.run_id);
+  std::vector<int64_t> pending;
+  for (int64_t d = 0; d < n_docs; d++)
+    if (!done.count(d)) pending.push_back(d);
+
+  Scorer scorer(*s.model, ScorerOptions{st.ctx, 512, 32});
+  Progress progress(fmt::format("{} {} ctx {}", task.name(), k.mode, st.ctx), n_docs);
+  int64_t finished = int64_t(done.size());
+  for (size_t b0 = 0; b0 < pending.size(); b0 += size_t(st.batch_docs)) {
+    const size_t b1 = std::min(pending.size(), b0 + size_t(st.batch_docs));
+    std::vector<tasks::Request> reqs;
+    std::vector<int64_t> req_doc;
+    std::vector<std::pair<size_t, size_t>> span;  // per doc: [first request, end)
+    for (size_t i = b0; i < b1; i++) {
+      auto r = task.requests(pending[i], ts);
+      span.push_back({reqs.size(), reqs.size() + r.size()});
+      reqs.insert(reqs.end(), r.begin(), r.end());
+      req_doc.insert(req_doc.end(), r.size(), pending[i]);
+    }
+    std::vector<SampleRow> rows;
+    const auto resp = run_requests(s, scorer, reqs, req_doc, task.name(), st.ctx, st.add_bos, rows);
+    std::vector<DocResult> docs;
+    for (size_t i = b0; i < b1; i++) {
+      const auto [a, e] = span[i - b0];
+      DocResult d;
+      d.doc = pending[i];
+      for (size_t j = a; j < e; j++) {
+        SampleRow r = rows[j];
+        r.request = int64_t(j - a);
+        d.samples.push_back(std::move(r));
+      }
+      const tasks::DocMetrics m =
+          task.process(d.doc, std::vector<tasks::Response>(resp.begin() + long(a), resp.begin() + long(e)));
+      for (const auto& [name, mv] : m) d.metrics[name] = {mv.value, mv.weight};
+      docs.push_back(std::move(d));
+    }
+    store.write_docs(o.run_id, docs);
+    o.n_new_docs += int64_t(docs.size());
+    o.n_new_requests += int64_t(reqs.size());
+    finished += int64_t(docs.size());
+    if (!st.quiet) progress.update(finished);
+  }
+  if (!st.quiet) progress.finish();
+
+  // Aggregate from the store: a resumed run aggregates exactly the rows an uninterrupted one would.
+  const auto values = store.doc_metrics(o.run_id);
+  for (const tasks::MetricSpec& spec : task.metrics()) {
+    auto it = values.find(spec.name);
+    if (it == values.end()) continue;
+    std::vector<tasks::MetricValue> mv;
+    for (const auto& [v, w] : it->second) mv.push_back({v, w});
+    const tasks::Aggregate a = tasks::aggregate(spec.aggregation, mv);
+    o.metrics.push_back({spec.name, a.value, a.stderr_, a.n, tasks::aggregation_name(spec.aggregation),
+                         spec.higher_is_better});
+  }
+  store.finish_run(o.run_id, o.metrics);
+  o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return o;
+}
+
+}  // namespace supra

@@ -1,0 +1,40 @@
+#pragma once
+// One run: a model x task at one context length, every finished batch of documents committed to the store, so a
+// run started again with the same arguments does only what is missing.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "harness/engine_options.h"
+#include "harness/store.h"
+#include "tasks/task.h"
+
+namespace supra {
+
+struct RunSettings {
+  int64_t ctx = 0;            // context length L
+  int shots = -1;             // -1: the task's default (the paper's setting)
+  uint64_t seed = 1234;       // few-shot sampling seed (lm-eval's fewshot_seed)
+  int64_t limit = -1;         // first N documents; -1: all
+  int batch_docs = 32;        // documents per committed batch
+  bool add_bos = false;       // lm-eval's default for causal models
+  std::string data_root;      // default: the bundled datasets/data
+  std::string device = "cpu";
+  std::string dtype;          // weight dtype as computed (recorded)
+  bool quiet = false;         // no progress line
+};
+
+struct RunOutcome {
+  int64_t run_id = 0;
+  RunKey key;
+  std::vector<MetricRow> metrics;
+  int64_t n_docs = 0, n_new_docs = 0, n_new_requests = 0;
+  double seconds = 0;
+};
+
+RunOutcome run_task(Store& store, EngineSession& session, tasks::Task& task, const RunSettings& settings);
+
+// Revision of the harness this binary was built from (configure time).
+std::string harness_git_revision();
+
+}  // namespace supra

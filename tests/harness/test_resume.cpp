@@ -1,0 +1,149 @@
+// A run killed (SIGKILL) part-way and started again with the same arguments finishes only what is missing, and
+// ends with the same samples and metrics as a run that was never interrupted. Bad input exits non-zero with a clear
+// message and leaves the store intact.
+#include <catch2/catch.hpp>
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "tests/harness/cli_util.h"
+
+using namespace supra::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path tmp(const std::string& name) {
+  const fs::path p = fs::temp_directory_path() / ("supra_resume_" + std::to_string(::getpid()) + "_" + name);
+  for (const char* ext : {"", "-wal", "-shm"}) fs::remove(p.string() + ext);
+  return p;
+}
+
+int64_t query_int(const fs::path& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(h);
+    return -1;
+  }
+  sqlite3_busy_timeout(h, 2000);
+  sqlite3_stmt* st = nullptr;
+  int64_t v = -1;
+  if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  return v;
+}
+
+std::vector<std::string> metrics_of(const fs::path& db) {
+  std::vector<std::string> out;
+  sqlite3* h = nullptr;
+  sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(h, "SELECT metric, printf('%.12f', value), printf('%.12f', stderr), n FROM metrics ORDER BY metric",
+                     -1, &st, nullptr);
+  while (sqlite3_step(st) == SQLITE_ROW)
+    out.push_back(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))) + "=" +
+                  reinterpret_cast<const char*>(sqlite3_column_text(st, 1)) + "+-" +
+                  reinterpret_cast<const char*>(sqlite3_column_text(st, 2)) + " n=" +
+                  std::to_string(sqlite3_column_int64(st, 3)));
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  return out;
+}
+
+const std::string kModel = std::string(SUPRA_SOURCE_DIR) + "/models/stories260K/stories260K.bin";
+
+std::vector<std::string> run_args(const fs::path& db) {
+  return {"run", "--model", kModel, "--tasks", "arc_easy", "--ctx", "256", "--limit", "300", "--batch", "3",
+          "--threads", "1", "--db", db.string()};
+}
+
+}  // namespace
+
+TEST_CASE("a run killed part-way resumes to the same result as an uninterrupted one", "[resume]") {
+  const fs::path whole = tmp("whole.sqlite"), killed = tmp("killed.sqlite");
+  std::string out;
+  REQUIRE(run_cli(run_args(whole), out, tmp("whole.log").string()) == 0);
+  const int64_t docs = query_int(whole, "SELECT count(DISTINCT doc) FROM doc_metrics");
+  REQUIRE(docs == 300);
+
+  // Start, wait until some batches are committed, then SIGKILL it in the middle of its work.
+  const pid_t pid = spawn_cli(run_args(killed), tmp("killed.log").string());
+  int64_t seen = 0;
+  for (int i = 0; i < 3000 && seen < 30; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    seen = query_int(killed, "SELECT count(DISTINCT doc) FROM doc_metrics");
+  }
+  kill(pid, SIGKILL);
+  wait_exit(pid);
+  const int64_t partial = query_int(killed, "SELECT count(DISTINCT doc) FROM doc_metrics");
+  INFO("documents committed before the kill: " << partial);
+  REQUIRE(partial > 0);
+  REQUIRE(partial < 300);
+  CHECK(query_int(killed, "SELECT count(*) FROM runs WHERE status = 'finished'") == 0);
+
+  REQUIRE(run_cli(run_args(killed), out, tmp("resumed.log").string()) == 0);
+  CHECK(out.find("(" + std::to_string(300 - partial) + " new") != std::string::npos);
+  CHECK(query_int(killed, "SELECT count(*) FROM samples") == query_int(whole, "SELECT count(*) FROM samples"));
+  CHECK(query_int(killed, "SELECT count(*) FROM (SELECT doc, request FROM samples GROUP BY doc, request)") ==
+        query_int(whole, "SELECT count(*) FROM samples"));
+  CHECK(query_int(killed, "SELECT count(*) FROM runs") == 1);
+  CHECK(metrics_of(killed) == metrics_of(whole));
+  CHECK_FALSE(metrics_of(whole).empty());
+}
+
+TEST_CASE("bad input gives a clear error, a non-zero exit, and leaves the store intact", "[resume][errors]") {
+  const fs::path db = tmp("errors.sqlite");
+  std::string out;
+  auto args = run_args(db);
+  args[8] = "5";  // --limit 5
+  REQUIRE(run_cli(args, out, tmp("ok.log").string()) == 0);
+  const int64_t samples = query_int(db, "SELECT count(*) FROM samples");
+  REQUIRE(samples > 0);
+
+  SECTION("unknown task") {
+    auto a = args;
+    a[4] = "arc_easy,no_such_task";
+    CHECK(run_cli(a, out, tmp("e1.log").string()) != 0);
+    CHECK_THAT(out, Catch::Contains("no_such_task"));
+  }
+  SECTION("bad --ctx") {
+    auto a = args;
+    a[6] = "12x";
+    CHECK(run_cli(a, out, tmp("e2.log").string()) != 0);
+    CHECK_THAT(out, Catch::Contains("--ctx"));
+    a[6] = "-5";
+    CHECK(run_cli(a, out, tmp("e3.log").string()) != 0);
+    CHECK_THAT(out, Catch::Contains("--ctx"));
+  }
+  SECTION("store from an unknown (newer) schema") {
+    sqlite3* h = nullptr;
+    sqlite3_open(db.c_str(), &h);
+    sqlite3_exec(h, "UPDATE meta SET value='42' WHERE key='schema_version'", nullptr, nullptr, nullptr);
+    sqlite3_close(h);
+    CHECK(run_cli(args, out, tmp("e4.log").string()) != 0);
+    CHECK_THAT(out, Catch::Contains("newer supra-eval"));
+    CHECK(query_int(db, "SELECT value FROM meta WHERE key='schema_version'") == 42);
+  }
+  SECTION("corrupted dataset file") {
+    const fs::path root = tmp("data");
+    fs::remove_all(root);
+    fs::copy(std::string(SUPRA_SOURCE_DIR) + "/datasets/data", root, fs::copy_options::recursive);
+    for (auto& e : fs::recursive_directory_iterator(root / "arc_easy"))
+      if (e.is_regular_file() && e.path().extension() == ".jsonl") {
+        fs::permissions(e.path(), fs::perms::owner_write, fs::perm_options::add);
+        std::ofstream(e.path(), std::ios::app) << " ";
+      }
+    auto a = args;
+    a.push_back("--data");
+    a.push_back(root.string());
+    CHECK(run_cli(a, out, tmp("e5.log").string()) != 0);
+    CHECK_THAT(out, Catch::Contains("sha256"));
+    fs::remove_all(root);
+  }
+  CHECK(query_int(db, "SELECT count(*) FROM samples") == samples);
+}

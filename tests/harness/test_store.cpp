@@ -1,0 +1,106 @@
+// The results store: schema versions, the run key, transactions per batch.
+#include <catch2/catch.hpp>
+
+#include <sqlite3.h>
+
+#include <filesystem>
+
+#include "harness/store.h"
+
+using namespace supra;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path temp_db(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("supra_store_" + name + "_" + std::to_string(::getpid()) + ".sqlite");
+  for (const char* ext : {"", "-wal", "-shm"}) fs::remove(p.string() + ext);
+  return p;
+}
+
+RunKey key(int64_t ctx) {
+  RunKey k;
+  k.model = "m";
+  k.model_sha256 = "abc";
+  k.mode = "softmax";
+  k.task = "piqa";
+  k.task_version = 1;
+  k.ctx = ctx;
+  k.truncation = "left";
+  k.dtype = "f32";
+  k.device = "cpu";
+  return k;
+}
+
+}  // namespace
+
+TEST_CASE("a run key covers every field that changes numbers", "[store]") {
+  RunKey a = key(512), b = key(512);
+  CHECK(a.hash() == b.hash());
+  b.ctx = 1024;
+  CHECK(a.hash() != b.hash());
+  b = a;
+  b.add_bos = true;
+  CHECK(a.hash() != b.hash());
+  b = a;
+  b.model = "another/path/same/weights";  // the display name is not part of the key, the sha256 is
+  CHECK(a.hash() == b.hash());
+  b.model_sha256 = "def";
+  CHECK(a.hash() != b.hash());
+}
+
+TEST_CASE("runs, documents and metrics round-trip; reopening finds the same run", "[store]") {
+  const fs::path p = temp_db("roundtrip");
+  int64_t id = 0;
+  {
+    Store s(p.string());
+    id = s.open_run(key(512), 3, 512, {{"x", 1}}, "rev");
+    DocResult d;
+    d.doc = 1;
+    d.samples.push_back({0, "loglikelihood", 10, 10, 0, -1.5, true, ""});
+    d.metrics["acc"] = {1.0, 1.0};
+    s.write_docs(id, {d});
+    CHECK(s.finished_docs(id) == std::set<int64_t>{1});
+  }
+  Store s(p.string());
+  CHECK(s.open_run(key(512), 3, 512, {}, "rev") == id);
+  CHECK(s.open_run(key(1024), 3, 512, {}, "rev") != id);
+  CHECK(s.sample_count(id) == 1);
+  s.finish_run(id, {{"acc", 1.0, std::nan(""), 1, "mean", true}});
+  const auto m = s.metrics(id);
+  REQUIRE(m.size() == 1);
+  CHECK(std::isnan(m[0].stderr_));  // undefined stderr stays NULL, never 0
+  // Writing the same document twice is refused (the primary key), and nothing of the batch is kept.
+  DocResult again;
+  again.doc = 1;
+  again.metrics["acc"] = {0.0, 1.0};
+  CHECK_THROWS(s.write_docs(id, {again}));
+  CHECK(s.doc_metrics(id).at("acc").size() == 1);
+}
+
+TEST_CASE("a store from a newer schema is refused and left intact", "[store]") {
+  const fs::path p = temp_db("newer");
+  { Store s(p.string()); }
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(p.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "UPDATE meta SET value='99' WHERE key='schema_version'", nullptr, nullptr, nullptr) ==
+          SQLITE_OK);
+  sqlite3_close(db);
+  CHECK_THROWS_WITH(Store(p.string()), Catch::Contains("newer supra-eval (store schema 99"));
+  REQUIRE(sqlite3_open(p.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='schema_version'", -1, &st, nullptr);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))) == "99");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+TEST_CASE("a file that is not a supra-eval store is refused", "[store]") {
+  const fs::path p = temp_db("foreign");
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(p.c_str(), &db) == SQLITE_OK);
+  sqlite3_exec(db, "CREATE TABLE other(x)", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  CHECK_THROWS_WITH(Store(p.string()), Catch::Contains("not a supra-eval store"));
+}

@@ -6,17 +6,18 @@
 
 namespace supra {
 
-Progress::Progress(std::string label, int64_t total, std::string unit, double plain_every_s)
+Progress::Progress(std::string label, int64_t total, int64_t already_done, std::string unit, double plain_every_s)
     : label_(std::move(label)),
       unit_(std::move(unit)),
       total_(total),
+      done_(already_done),
+      start_done_(already_done),
       plain_every_s_(plain_every_s),
       tty_(isatty(STDERR_FILENO) != 0),
       start_(std::chrono::steady_clock::now()),
       last_print_(start_) {}
 
 void Progress::update(int64_t done) {
-  if (start_done_ < 0) start_done_ = done;  // a resumed run starts part-way: the rate counts only new work
   done_ = done;
   const auto now = std::chrono::steady_clock::now();
   const double since = std::chrono::duration<double>(now - last_print_).count();
@@ -30,7 +31,7 @@ void Progress::finish() { print(true); }
 
 void Progress::print(bool final) {
   const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  const int64_t fresh = done_ - std::max<int64_t>(start_done_, 0);
+  const int64_t fresh = done_ - start_done_;
   const double rate = el > 0 ? double(fresh) / el : 0;
   const double eta = rate > 0 ? double(total_ - done_) / rate : 0;
   char line[256];

@@ -134,8 +134,8 @@ RunOutcome run_task(Store& store, EngineSession& s, tasks::Task& task, const Run
     if (!done.count(d)) pending.push_back(d);
 
   Scorer scorer(*s.model, ScorerOptions{st.ctx, 512, 32});
-  Progress progress(fmt::format("{} {} ctx {}", task.name(), k.mode, st.ctx), n_docs);
   int64_t finished = int64_t(done.size());
+  Progress progress(fmt::format("{} {} ctx {}", task.name(), k.mode, st.ctx), n_docs, finished);
   for (size_t b0 = 0; b0 < pending.size(); b0 += size_t(st.batch_docs)) {
     const size_t b1 = std::min(pending.size(), b0 + size_t(st.batch_docs));
     std::vector<tasks::Request> reqs;

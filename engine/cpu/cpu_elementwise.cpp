@@ -7,7 +7,7 @@
 namespace supra::cpu {
 
 void rmsnorm(const float* x, const float* w, int64_t n, int64_t dim, float eps, float* out) {
-#pragma omp parallel for schedule(static) if (n > 16)
+#pragma omp parallel for schedule(static) if (n * dim > 65536)
   for (int64_t i = 0; i < n; i++) {
     const float* xi = x + i * dim;
     float* oi = out + i * dim;
@@ -23,7 +23,7 @@ void rope(float* x, const int32_t* pos, int64_t n, int heads, int d, float theta
   // inv_freq_i = theta^(-2i/d), computed in fp32 as the HF and llama2.c references do.
   std::vector<float> inv_freq(half);
   for (int i = 0; i < half; i++) inv_freq[i] = 1.f / std::pow(theta, float(2 * i) / float(d));
-#pragma omp parallel for schedule(static) if (n > 16)
+#pragma omp parallel for schedule(static) if (n * heads * d > 65536)
   for (int64_t t = 0; t < n; t++) {
     std::vector<float> c(half), s(half);
     for (int i = 0; i < half; i++) {
@@ -46,7 +46,7 @@ void rope(float* x, const int32_t* pos, int64_t n, int heads, int d, float theta
 }
 
 void groupnorm(float* x, int64_t n_groups, int group, float eps) {
-#pragma omp parallel for schedule(static) if (n_groups > 64)
+#pragma omp parallel for schedule(static) if (n_groups * group > 65536)
   for (int64_t g = 0; g < n_groups; g++) {
     float* v = x + g * group;
     double mean = 0;
@@ -63,7 +63,7 @@ void groupnorm(float* x, int64_t n_groups, int group, float eps) {
 
 void log_softmax_gather(const float* logits, int64_t n, int64_t V, const int32_t* targets, float* logprob,
                         int32_t* argmax) {
-#pragma omp parallel for schedule(static) if (n > 4)
+#pragma omp parallel for schedule(static) if (n * V > 65536)
   for (int64_t i = 0; i < n; i++) {
     const float* l = logits + i * V;
     float mx = -std::numeric_limits<float>::infinity();

@@ -49,7 +49,7 @@ void matmul(const float* x, int64_t n, int64_t in, const Tensor& w, float* y, co
     const int64_t tile = 64;
     const int64_t n_tiles = (out + tile - 1) / tile;
     const size_t esz = dtype_size(w.dtype);
-#pragma omp parallel
+#pragma omp parallel if (double(n_tiles) * tile * in * (n + 1) > 1e6)
     {
       std::vector<float> buf(size_t(tile * in));
       std::vector<float> yt(size_t(n * tile));

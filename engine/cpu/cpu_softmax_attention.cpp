@@ -19,7 +19,9 @@ void attention(const float* q, const float* k, const float* v, int64_t n, int64_
   const int group = H / Hkv;
   const int64_t qs = int64_t(H) * d, ks = int64_t(Hkv) * d;  // row strides
   const float scale = 1.f / std::sqrt(float(d));
-#pragma omp parallel
+  // Threads only pay off with enough work; a tiny model's attention costs less than waking a team.
+  const double work = double(H) * double(n) * double(n_past + n) * d;
+#pragma omp parallel if (work > 2e5)
   {
     std::vector<float> S;
 #pragma omp for collapse(2) schedule(dynamic)

@@ -59,7 +59,8 @@ void supra_chunked(const float* q, const float* k, const float* v, int64_t n, in
                    int chunk, float* state, float* out) {
   const int64_t rs = int64_t(H) * d;
   const int C = std::max(1, chunk);
-#pragma omp parallel
+  const double work = double(H) * double(n) * d * (C + d);
+#pragma omp parallel if (work > 2e5)
   {
     std::vector<float> A(size_t(C) * C), tmp(size_t(C) * d), Kw(size_t(C) * d), decay(C + 1);
 #pragma omp for schedule(dynamic)

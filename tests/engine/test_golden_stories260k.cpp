@@ -97,3 +97,23 @@ TEST_CASE("tok512 encodes the golden prompt as run.c did", "[golden][tokenizer]"
   CHECK(tok.eos_id() == 2);
   CHECK(tok.decode(want) == "Once upon a time, there was a little girl named Lily.");
 }
+
+TEST_CASE("greedy generation stops at a stop string or the token budget", "[golden][scorer]") {
+  Checkpoint ck = load_checkpoint(repo_path("models/stories260K/stories260K.bin"));
+  Tokenizer tok(ck.tokenizer);
+  auto be = make_cpu_backend(0);
+  Model m(ck, *be);
+  Scorer sc(m, {512, 512, 4});
+  std::vector<int32_t> ctx = {tok.bos_id()};
+  const auto p = tok.encode("Once upon a time");
+  ctx.insert(ctx.end(), p.begin(), p.end());
+  std::vector<GenerateRequest> reqs = {{ctx, {"."}, 100}, {ctx, {}, 5}, {ctx, {"girl", ","}, 100}};
+  const auto res = sc.generate_until(reqs, tok);
+  // The golden continuation is ", there was a little girl named Lily. She loved ..." (golden_greedy.txt).
+  CHECK(res[0].text == ", there was a little girl named Lily");
+  CHECK(res[0].stop_reason == "until");
+  CHECK(res[1].tokens.size() == 5);
+  CHECK(res[1].stop_reason == "max_tokens");
+  CHECK(res[2].text.empty());  // "," comes first: cut before it
+  CHECK(res[2].stop_reason == "until");
+}

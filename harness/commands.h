@@ -8,5 +8,9 @@ void register_generate(CLI::App& app);
 void register_logprobs(CLI::App& app);
 void register_perplexity(CLI::App& app);
 void register_bench(CLI::App& app);
+void register_run(CLI::App& app);
+void register_sweep(CLI::App& app);
+void register_tasks(CLI::App& app);
+void register_report(CLI::App& app);
 
 }  // namespace supra

@@ -13,6 +13,10 @@ int main(int argc, char** argv) {
   supra::register_logprobs(app);
   supra::register_perplexity(app);
   supra::register_bench(app);
+  supra::register_run(app);
+  supra::register_sweep(app);
+  supra::register_tasks(app);
+  supra::register_report(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The main job on the bundled model (README.md): build, then softmax vs SUPRA on stories260K.
+# The main job on the bundled model (README.md): build, then a context-length sweep and softmax vs SUPRA speed.
 #   1. greedy generation from the bundled softmax model;
-#   2. rolling perplexity of a real text at context lengths 64..512 (the model's training length is 512);
-#   3. prefill/decode speed and memory of softmax vs SUPRA attention at growing context lengths.
+#   2. a sweep of NLU tasks (first 100 documents each) and rolling perplexity of a real text at context lengths
+#      128, 256, 512 (the model's training length) and 1024 (beyond it) into out/quickstart/results.sqlite;
+#      it resumes where it stopped if interrupted;
+#   3. prefill/decode speed and memory of softmax vs SUPRA attention at growing context lengths (into the store);
+#   4. the report: the paper's tables and plots regenerated from the store, as Markdown, CSV, LaTeX and HTML.
 # Results land in out/quickstart/. Set BUILD_DIR to reuse another build folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,15 +22,14 @@ mkdir -p "$out"
 echo "== generate (greedy, softmax) =="
 "$bin" generate --model "$model" --prompt "Once upon a time" --max-tokens 60 | tee "$out/generate.txt"
 
-echo "== perplexity by context length (softmax) =="
-printf "ctx\ttokens\ttoken_perplexity\tbits_per_byte\n" | tee "$out/perplexity.tsv"
-for ctx in 64 128 256 512; do
-  "$bin" perplexity --model "$model" --file "$text" --ctx "$ctx" >"$out/perplexity_$ctx.txt"
-  awk -v ctx="$ctx" -F'\t' '$1=="tokens"{t=$2} $1=="token_perplexity"{p=$2} $1=="bits_per_byte"{b=$2}
-       END{printf "%s\t%s\t%s\t%s\n", ctx, t, p, b}' "$out/perplexity_$ctx.txt" | tee -a "$out/perplexity.tsv"
-done
+echo "== sweep: tasks x context lengths into $out/results.sqlite =="
+"$bin" sweep --models "$model" --tasks "arc_easy,copa,hellaswag,lambada_openai,perplexity:$text" \
+  --ctx 128,256,512,1024 --limit 100 --db "$out/results.sqlite" | tee "$out/summary.md"
 
 echo "== speed and memory: softmax vs SUPRA (stories260K shape; SUPRA feature maps freshly initialised) =="
 "$bin" bench --model "$model" --modes softmax,supra --ctx 128,512,2048,8192 --decode-tokens 64 \
-  --json "$out/bench.json" | tee "$out/bench.md"
-echo "results in $out/"
+  --json "$out/bench.json" --db "$out/results.sqlite" | tee "$out/bench.md"
+
+echo "== report (tables, plots, HTML) from $out/results.sqlite =="
+"$bin" report --db "$out/results.sqlite" --out "$out/report"
+echo "results in $out/; open $out/report/report.html in a browser"

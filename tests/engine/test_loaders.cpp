@@ -272,7 +272,7 @@ TEST_CASE("save_hf then load_hf round-trips config and weights", "[loaders]") {
   }
 }
 
-TEST_CASE("a Mistral-style HF folder keeps its sliding window; tied models have no lm_head", "[loaders]") {
+TEST_CASE("a Mistral-style HF folder keeps its sliding window - tied models have no lm_head", "[loaders]") {
   TempDir dir;
   Checkpoint m = small_model(true);
   m.config.architecture = "mistral";

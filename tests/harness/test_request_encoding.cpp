@@ -38,7 +38,7 @@ TEST_CASE("a continuation swallowed by the context's last token is refused", "[e
   CHECK_THROWS_WITH(encode_pair(tok512(), "Once upon a ti", "me", false), Catch::Contains("leaves no tokens"));
 }
 
-TEST_CASE("trailing context spaces move to the continuation; empty context becomes BOS", "[encoding]") {
+TEST_CASE("trailing context spaces move to the continuation - empty context becomes BOS", "[encoding]") {
   const Tokenizer& tok = tok512();
   const auto a = encode_pair(tok, "Answer: ", "yes", false);
   const auto b = encode_pair(tok, "Answer:", " yes", false);

@@ -49,7 +49,7 @@ TEST_CASE("a run key covers every field that changes numbers", "[store]") {
   CHECK(a.hash() != b.hash());
 }
 
-TEST_CASE("runs, documents and metrics round-trip; reopening finds the same run", "[store]") {
+TEST_CASE("runs, documents and metrics round-trip - reopening finds the same run", "[store]") {
   const fs::path p = temp_db("roundtrip");
   int64_t id = 0;
   {

@@ -1,0 +1,60 @@
+#pragma once
+// `supra-eval report`: the paper's tables and plots regenerated from the results store (and nothing else).
+//   OUT/report.html        self-contained (inline CSS and SVG, no network), opens offline
+//   OUT/report.md          every table, links to the plots, the provenance
+//   OUT/tables/<id>.{md,csv,tex}
+//   OUT/plots/<id>.svg
+#include <set>
+#include <string>
+#include <vector>
+
+#include "reports/reference.h"
+#include "reports/table.h"
+
+struct sqlite3;
+
+namespace supra::reports {
+
+struct ReportOptions {
+  std::string db_path;
+  std::string out_dir;
+  std::set<std::string> formats = {"md", "csv", "latex", "html"};
+  std::string reference_path;  // "" = reports/paper_reference.json
+};
+
+struct Plot {
+  std::string id;       // file stem under plots/
+  std::string section;  // long_context | passkey | ppl_by_position | bench
+  std::string title;
+  std::string svg;
+  std::vector<std::string> series;  // one label per series (model · mode [· ...])
+};
+
+struct ReportSummary {
+  std::vector<std::string> files;  // written, relative to out_dir
+  int64_t finished_runs = 0, bench_rows = 0;
+  std::vector<std::string> tables;  // ids of non-empty tables
+};
+
+// Parses "md,csv,latex,html" (also "tex", "markdown", "all"); error on an unknown name.
+std::set<std::string> parse_formats(const std::string& list);
+
+// The views must exist (create_report_views). Tables in report order; empty ones included (empty()).
+std::vector<Table> build_tables(sqlite3* db, const ReportReference& ref);
+std::vector<Table> build_provenance(sqlite3* db);
+std::vector<Plot> build_plots(sqlite3* db, const ReportReference& ref);
+std::string render_html_report(const std::string& db_path, const std::vector<Table>& tables,
+                               const std::vector<Table>& provenance, const std::vector<Plot>& plots);
+std::string render_markdown_report(const std::string& db_path, const std::vector<Table>& tables,
+                                   const std::vector<Table>& provenance, const std::vector<Plot>& plots);
+
+// Query over v_long_context: (task, most context lengths of one model and mode, metric) per non-probe task.
+extern const char* kLongTaskSql;
+
+// A passkey depth as printed: "25", "0.5" (no trailing zeros).
+std::string depth_label(double depth);
+
+// Opens the store, creates the views, writes every file.
+ReportSummary write_report(const ReportOptions& opts);
+
+}  // namespace supra::reports

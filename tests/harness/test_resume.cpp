@@ -147,3 +147,19 @@ TEST_CASE("bad input gives a clear error, a non-zero exit, and leaves the store 
   }
   CHECK(query_int(db, "SELECT count(*) FROM samples") == samples);
 }
+
+TEST_CASE("left truncation is recorded per sample row in the store", "[resume][truncation]") {
+  const fs::path db = tmp("trunc.sqlite");
+  std::string out;
+  const std::vector<std::string> args = {"run", "--model", kModel, "--tasks", "arc_easy", "--ctx", "40",
+                                         "--limit", "6", "--threads", "1", "--db", db.string()};
+  REQUIRE(run_cli(args, out, tmp("trunc.log").string()) == 0);
+  const int64_t rows = query_int(db, "SELECT count(*) FROM samples");
+  REQUIRE(rows == 24);  // 6 questions x 4 choices
+  // Requests longer than 40 + 1 tokens keep their last 41 tokens; the rest is counted as dropped.
+  CHECK(query_int(db, "SELECT count(*) FROM samples WHERE n_input > 41") > 0);
+  CHECK(query_int(db, "SELECT count(*) FROM samples WHERE n_input > 41 AND (n_kept != 41 OR "
+                      "n_dropped != n_input - 41)") == 0);
+  CHECK(query_int(db, "SELECT count(*) FROM samples WHERE n_input <= 41 AND (n_kept != n_input OR "
+                      "n_dropped != 0)") == 0);
+}

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "engine/error.h"
-#include "scrolls/py_random.h"
+#include "tasks/py_random.h"
 
 namespace supra::scrolls {
 namespace {
@@ -28,7 +28,7 @@ double bootstrap_stderr_of_mean(const std::vector<double>& xs, int iters, uint64
   means.reserve(size_t(chunks) * size_t(chunk));
   std::vector<double> resample(xs.size());
   for (int c = 0; c < chunks; ++c) {
-    PyRandom rnd(seed + uint64_t(c));
+    tasks::PyRandom rnd(seed + uint64_t(c));  // the same Python-compatible generator the NLU tasks use
     for (int r = 0; r < chunk; ++r) {
       for (double& x : resample) x = xs[rnd.choice_index(xs.size())];
       means.push_back(mean_of(resample));

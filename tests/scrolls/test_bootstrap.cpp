@@ -5,9 +5,10 @@
 
 #include "engine/error.h"
 #include "scrolls/bootstrap.h"
-#include "scrolls/py_random.h"
+#include "tasks/py_random.h"
 
 using namespace supra::scrolls;
+using supra::tasks::PyRandom;
 
 TEST_CASE("PyRandom reproduces Python's random.Random") {
   // Values printed by CPython 3.11: random.Random(seed).random().

@@ -1,5 +1,7 @@
 #include "reports/table.h"
 
+#include "reports/svg.h"
+
 #include <fmt/format.h>
 
 namespace supra::reports {
@@ -72,20 +74,8 @@ std::string ctx_label(int64_t ctx) {
   return fmt::format("{}", ctx);
 }
 
-std::string html_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+// HTML5 reads XML's five entities, so the SVG writer's escaping serves both.
+std::string html_escape(const std::string& s) { return xml_escape(s); }
 
 std::string latex_escape(const std::string& s) {
   std::string out;

@@ -10,14 +10,14 @@
 
 namespace supra {
 
-namespace {
-
 std::string now_utc() {
   const std::time_t t = std::time(nullptr);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
   return buf;
 }
+
+namespace {
 
 // A prepared statement that finalises itself; errors name the store and the SQL.
 class Stmt {

@@ -14,6 +14,9 @@ struct sqlite3;
 
 namespace supra {
 
+// The store's timestamp format: UTC, ISO 8601, seconds ("2026-11-30T01:02:03Z").
+std::string now_utc();
+
 // Everything that changes a run's numbers. Its canonical JSON, hashed, is the run key.
 struct RunKey {
   std::string model;         // what the user named (for display)

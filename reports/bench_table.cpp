@@ -2,23 +2,11 @@
 
 #include <sqlite3.h>
 
-#include <ctime>
 
 #include "harness/store.h"
 #include "reports/sql.h"
 
 namespace supra::reports {
-
-namespace {
-
-std::string now_utc() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
-}  // namespace
 
 void ensure_bench_table(sqlite3* db) {
   sql_exec(db, R"sql(

@@ -22,7 +22,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string now_utc() {
+// For the reader of the page; the store itself keeps ISO 8601 (harness/store.h now_utc).
+std::string display_time_utc() {
   const std::time_t t = std::time(nullptr);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&t));
@@ -160,7 +161,7 @@ std::string render_html_report(const std::string& db_path, const std::vector<Tab
   h += "<header><h1>supra-eval report: softmax vs SUPRA linear attention</h1>\n";
   h += fmt::format("<p>Store <code>{}</code> · generated {} · everything below is read from the store's views "
                    "(no model was run to make this page).</p></header>\n<main>\n",
-                   html_escape(db_path), now_utc());
+                   html_escape(db_path), display_time_utc());
   h += "<nav>";
   for (const Section& s : sections()) h += fmt::format("<a href=\"#{}\">{}</a>", s.id, html_escape(s.title));
   h += "<a href=\"#provenance\">Provenance</a><a href=\"#views\">Views</a><a href=\"#paper\">Paper</a></nav>\n";
@@ -259,7 +260,7 @@ std::string render_markdown_report(const std::string& db_path, const std::vector
                                    const std::vector<Table>& provenance, const std::vector<Plot>& plots) {
   std::string m = fmt::format("# supra-eval report: softmax vs SUPRA\n\nStore `{}`, generated {}. Every number is "
                               "read from the store's views (see reports/README.md).\n\n",
-                              db_path, now_utc());
+                              db_path, display_time_utc());
   for (const Section& s : sections()) {
     m += fmt::format("# {}\n\n", s.title);
     bool any = false;

@@ -7,6 +7,7 @@
 #include "engine/error.h"
 #include "harness/commands.h"
 #include "harness/engine_options.h"
+#include "harness/task_catalog.h"
 #include "harness/task_runner.h"
 #include "tasks/task.h"
 
@@ -16,7 +17,7 @@ namespace {
 
 struct EvalArgs {
   EngineOptions eng;
-  std::string tasks, ctx, db = "results.sqlite", data_root;
+  std::string tasks, ctx, db = "results.sqlite", data_root, truncation;
   int shots = -1, batch = 32;
   int64_t limit = -1;
   uint64_t seed = 1234;
@@ -30,7 +31,11 @@ struct EvalArgs {
     cmd.add_option("--batch", batch, "documents per batch (each batch is committed to the store)")
         ->check(CLI::PositiveNumber);
     cmd.add_option("--db", db, "SQLite results store");
-    cmd.add_option("--data", data_root, "dataset root (default: the bundled datasets/data)");
+    cmd.add_option("--data", data_root,
+                   "dataset root (default: the bundled datasets/data); SCROLLS tasks read <root>/<task>/validation.jsonl");
+    cmd.add_option("--truncation", truncation,
+                   "left | doc_end | middle: how long documents are cut to fit --ctx (default: each task's own: "
+                   "doc_end for SCROLLS-style tasks, left otherwise); recorded with every run");
     cmd.add_flag("--add-bos", add_bos, "prepend BOS to every request (lm-eval's add_bos_token; off by default)");
   }
 };
@@ -72,7 +77,7 @@ void evaluate_model(const EvalArgs& a, const EngineOptions& eng, const std::vect
                     std::vector<RunOutcome>& outs) {
   const auto names = split_names(a.tasks, "--tasks");
   std::vector<std::unique_ptr<tasks::Task>> ts;
-  for (const auto& n : names) ts.push_back(tasks::make_task(n));  // unknown names fail before any work
+  for (const auto& n : names) ts.push_back(make_any_task(n));  // unknown names fail before any work
   EngineSession s = open_session(eng);
   Store store(a.db);
   for (int64_t ctx : ctxs) {
@@ -85,6 +90,7 @@ void evaluate_model(const EvalArgs& a, const EngineOptions& eng, const std::vect
       st.batch_docs = a.batch;
       st.add_bos = a.add_bos;
       st.data_root = a.data_root;
+      st.truncation = a.truncation;
       st.device = eng.device;
       st.dtype = eng.device == "cuda" ? eng.gpu_dtype : "";
       RunOutcome o = run_task(store, s, *t, st);
@@ -138,8 +144,12 @@ void register_tasks(CLI::App& app) {
   cmd->add_option("--data", *data_root, "dataset root (default: the bundled datasets/data)");
   cmd->callback([data_root] {
     std::printf("| task | version | docs | shots | data | description |\n|---|---:|---:|---:|---|---|\n");
-    for (const auto& n : tasks::task_names()) {
-      auto t = tasks::make_task(n);
+    for (const auto& n : all_task_names()) {
+      if (n.find('<') != std::string::npos) {  // a family named by a path, e.g. perplexity:<path>
+        std::printf("| %s | | | | | a task per file |\n", n.c_str());
+        continue;
+      }
+      auto t = make_any_task(n);
       std::string docs = "?";
       try {
         t->load(*data_root);

@@ -1,5 +1,7 @@
 #include "harness/request_encoding.h"
 
+#include <algorithm>
+
 #include "engine/error.h"
 
 namespace supra {
@@ -36,6 +38,42 @@ LoglikelihoodRequest encode_pair(const Tokenizer& tok, const std::string& contex
   r.continuation.assign(whole.begin() + long(r.context.size()), whole.end());
   if (r.context.empty()) r.context = {tok.bos_id()};  // context of only whitespace
   return r;
+}
+
+namespace {
+
+// Splits the tokens of the whole prompt into prefix / document / suffix spans and applies the policy.
+scrolls::Truncated cut(const Tokenizer& tok, const tasks::PromptParts& parts, const std::vector<int32_t>& whole,
+                       bool add_bos, scrolls::TruncationPolicy policy, int64_t ctx, int64_t budget_used) {
+  if (ctx - budget_used <= 0)
+    fail("a generation budget or continuation of {} tokens leaves no room for the prompt at --ctx {}", budget_used,
+         ctx);
+  const size_t n = whole.size();
+  const size_t a = std::min(n, encode_text(tok, parts.prefix, add_bos).size());
+  const size_t b = std::clamp(encode_text(tok, parts.prefix + parts.document, add_bos).size(), a, n);
+  const std::span<const int32_t> all(whole);
+  scrolls::PromptParts p{all.subspan(0, a), all.subspan(a, b - a), all.subspan(b)};
+  return scrolls::truncate_prompt(p, policy, size_t(ctx), size_t(budget_used));
+}
+
+}  // namespace
+
+FittedPrompt fit_prompt(const Tokenizer& tok, const tasks::PromptParts& parts, bool add_bos,
+                        scrolls::TruncationPolicy policy, int64_t ctx, int64_t max_gen_toks) {
+  FittedPrompt f;
+  auto whole = encode_text(tok, parts.prefix + parts.document + parts.suffix, add_bos);
+  if (whole.empty()) whole = {tok.bos_id()};
+  f.truncated = cut(tok, parts, whole, add_bos, policy, ctx, max_gen_toks);
+  return f;
+}
+
+FittedPrompt fit_pair(const Tokenizer& tok, const tasks::PromptParts& parts, const std::string& continuation,
+                      bool add_bos, scrolls::TruncationPolicy policy, int64_t ctx) {
+  FittedPrompt f;
+  LoglikelihoodRequest r = encode_pair(tok, parts.prefix + parts.document + parts.suffix, continuation, add_bos);
+  f.continuation = std::move(r.continuation);
+  f.truncated = cut(tok, parts, r.context, add_bos, policy, ctx, int64_t(f.continuation.size()));
+  return f;
 }
 
 }  // namespace supra

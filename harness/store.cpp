@@ -95,16 +95,25 @@ CREATE TABLE metrics (
 );
 )sql";
 
-const std::vector<const char*> kMigrations = {kSchemaV1};  // kMigrations[i] takes version i to i+1
+// Version 2: the truncation policy actually applied to each long-input sample (the run's policy, or "left" when
+// doc_end/middle fell back because prefix + suffix alone exceeded the budget); NULL where no policy applied.
+const char* kSchemaV2 = R"sql(
+ALTER TABLE samples ADD COLUMN truncation TEXT;
+)sql";
+
+const std::vector<const char*> kMigrations = {kSchemaV1, kSchemaV2};  // kMigrations[i] takes version i to i+1
 
 }  // namespace
 
 nlohmann::json RunKey::to_json() const {
   // nlohmann::json objects are ordered by key: the dump is canonical.
-  return {{"model_sha256", model_sha256}, {"mode", mode}, {"form", form}, {"task", task},
-          {"task_version", task_version}, {"shots", shots}, {"seed", seed}, {"ctx", ctx},
-          {"truncation", truncation}, {"dtype", dtype}, {"device", device}, {"add_bos", add_bos},
-          {"limit", limit}};
+  nlohmann::json j = {{"model_sha256", model_sha256}, {"mode", mode}, {"form", form}, {"task", task},
+                      {"task_version", task_version}, {"shots", shots}, {"seed", seed}, {"ctx", ctx},
+                      {"truncation", truncation}, {"dtype", dtype}, {"device", device}, {"add_bos", add_bos},
+                      {"limit", limit}};
+  // Only present for user-supplied data, so the keys of runs on bundled data stay what they were.
+  if (!data_sha256.empty()) j["data_sha256"] = data_sha256;
+  return j;
 }
 
 std::string RunKey::hash() const { return sha256_hex(to_json().dump()); }
@@ -213,14 +222,15 @@ void Store::write_docs(int64_t run_id, const std::vector<DocResult>& docs) {
   exec("BEGIN IMMEDIATE");
   try {
     Stmt s(db_, path_,
-           "INSERT INTO samples(run_id, doc, request, type, n_input, n_kept, n_dropped, logprob, is_greedy, generated) "
-           "VALUES (?,?,?,?,?,?,?,?,?,?)");
+           "INSERT INTO samples(run_id, doc, request, type, n_input, n_kept, n_dropped, logprob, is_greedy, generated, "
+           "truncation) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
     Stmt m(db_, path_, "INSERT INTO doc_metrics(run_id, doc, metric, value, weight) VALUES (?,?,?,?,?)");
     for (const DocResult& d : docs) {
       for (const SampleRow& r : d.samples) {
         s.reset();
         s.bind(1, run_id).bind(2, d.doc).bind(3, r.request).bind(4, r.type).bind(5, r.n_input).bind(6, r.n_kept);
         s.bind(7, r.n_dropped).bind(8, r.logprob).bind(9, int64_t(r.is_greedy)).bind(10, r.generated);
+        if (!r.truncation.empty()) s.bind(11, r.truncation);  // else stays NULL
         s.step();
       }
       for (const auto& [name, vw] : d.metrics) {

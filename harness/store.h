@@ -33,6 +33,7 @@ struct RunKey {
   std::string device;      // cpu | cuda
   bool add_bos = false;
   int64_t limit = -1;  // documents evaluated (-1: all)
+  std::string data_sha256;  // user-supplied data (SCROLLS files); "" for bundled data
 
   nlohmann::json to_json() const;
   std::string hash() const;  // sha256 of the canonical JSON
@@ -45,6 +46,7 @@ struct SampleRow {
   double logprob = 0;
   bool is_greedy = false;
   std::string generated;
+  std::string truncation;  // policy applied to a long-input prompt ("" when the request carried no parts)
 };
 
 struct DocResult {
@@ -63,7 +65,7 @@ struct MetricRow {
 
 class Store {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens or creates the store. An older schema is migrated; a newer one is an error naming both versions.
   explicit Store(const std::string& path);

@@ -7,6 +7,7 @@
 #include "engine/error.h"
 #include "harness/progress.h"
 #include "harness/request_encoding.h"
+#include "scrolls/truncation.h"
 
 #ifndef SUPRA_GIT_REV
 #define SUPRA_GIT_REV "unknown"
@@ -18,10 +19,18 @@ std::string harness_git_revision() { return SUPRA_GIT_REV; }
 
 namespace {
 
+template <class Result>
+void set_counts(SampleRow& row, const Result& r) {
+  row.n_input = r.n_input;
+  row.n_kept = r.n_kept;
+  row.n_dropped = r.n_dropped;
+}
+
 // Runs the requests of a batch of documents; responses come back in the same order.
 std::vector<tasks::Response> run_requests(EngineSession& s, Scorer& scorer, const std::vector<tasks::Request>& reqs,
                                           const std::vector<int64_t>& req_doc, const std::string& task,
-                                          int64_t ctx, bool add_bos, std::vector<SampleRow>& rows) {
+                                          int64_t ctx, bool add_bos, scrolls::TruncationPolicy policy,
+                                          std::vector<SampleRow>& rows) {
   const Tokenizer& tok = s.require_tokenizer();
   std::vector<tasks::Response> out(reqs.size());
   rows.assign(reqs.size(), SampleRow{});
@@ -33,6 +42,30 @@ std::vector<tasks::Response> run_requests(EngineSession& s, Scorer& scorer, cons
     const auto& r = reqs[i];
     rows[i].request = int64_t(i);
     rows[i].type = tasks::request_type_name(r.type);
+    if (r.parts) {
+      if (r.type == tasks::RequestType::LoglikelihoodRolling)
+        fail("{} doc {}: a rolling request cannot carry prompt parts", task, req_doc[i]);
+      // The prompt is cut here, by the run's policy; the scorer then sees a request that fits and cuts nothing.
+      FittedPrompt f = r.type == tasks::RequestType::Loglikelihood
+                           ? fit_pair(tok, *r.parts, r.continuation, add_bos, policy, ctx)
+                           : fit_prompt(tok, *r.parts, add_bos, policy, ctx, r.max_gen_toks);
+      rows[i].n_input = int64_t(f.truncated.input);
+      rows[i].n_kept = int64_t(f.truncated.kept);
+      rows[i].n_dropped = int64_t(f.truncated.dropped);
+      rows[i].truncation = std::string(scrolls::truncation_policy_name(f.truncated.applied));
+      if (r.type == tasks::RequestType::Loglikelihood) {
+        ll.push_back({std::move(f.truncated.tokens), std::move(f.continuation)});
+        ll_idx.push_back(i);
+      } else {
+        GenerateRequest g;
+        g.context = std::move(f.truncated.tokens);
+        g.until = r.until;
+        g.max_gen_toks = r.max_gen_toks;
+        gen.push_back(std::move(g));
+        gen_idx.push_back(i);
+      }
+      continue;
+    }
     switch (r.type) {
       case tasks::RequestType::Loglikelihood:
         ll.push_back(encode_pair(tok, r.context, r.continuation, add_bos));
@@ -48,6 +81,7 @@ std::vector<tasks::Response> run_requests(EngineSession& s, Scorer& scorer, cons
         const RollingResult rr = scorer.loglikelihood_rolling(ids, tok.bos_id());
         out[i].logprob = rr.logprob;
         out[i].n_tokens = rr.n_tokens;
+        out[i].token_logprobs = rr.token_logprobs;
         rows[i].logprob = rr.logprob;
         rows[i].n_input = rows[i].n_kept = rr.n_tokens;  // every token is scored, window by window
         break;
@@ -72,9 +106,7 @@ std::vector<tasks::Response> run_requests(EngineSession& s, Scorer& scorer, cons
       out[i].is_greedy = res[k].is_greedy;
       rows[i].logprob = res[k].logprob;
       rows[i].is_greedy = res[k].is_greedy;
-      rows[i].n_input = res[k].n_input;
-      rows[i].n_kept = res[k].n_kept;
-      rows[i].n_dropped = res[k].n_dropped;
+      if (!reqs[i].parts) set_counts(rows[i], res[k]);  // fitted prompts keep the counts of their own cut
     }
   }
   if (!gen.empty()) {
@@ -83,9 +115,7 @@ std::vector<tasks::Response> run_requests(EngineSession& s, Scorer& scorer, cons
       const size_t i = gen_idx[k];
       out[i].text = res[k].text;
       rows[i].generated = res[k].text;
-      rows[i].n_input = res[k].n_input;
-      rows[i].n_kept = res[k].n_kept;
-      rows[i].n_dropped = res[k].n_dropped;
+      if (!reqs[i].parts) set_counts(rows[i], res[k]);
     }
   }
   return out;
@@ -99,9 +129,16 @@ RunOutcome run_task(Store& store, EngineSession& s, tasks::Task& task, const Run
   if (st.batch_docs <= 0) fail("--batch: must be positive, got {}", st.batch_docs);
   task.load(st.data_root);
   const int64_t n_docs = st.limit >= 0 ? std::min(st.limit, task.size()) : task.size();
+  const std::string truncation = st.truncation.empty() ? task.default_truncation() : st.truncation;
+  const scrolls::TruncationPolicy policy = scrolls::parse_truncation_policy(truncation);
+  if (policy != scrolls::TruncationPolicy::left && !task.has_documents())
+    fail("--truncation {}: task {} has no document to cut (only `left` applies to it)", truncation, task.name());
   tasks::TaskSettings ts;
   ts.shots = st.shots >= 0 ? st.shots : task.default_shots();
   ts.fewshot_seed = st.seed;
+  ts.ctx = st.ctx;
+  const Tokenizer& tok = s.require_tokenizer();
+  ts.count_tokens = [&tok](std::string_view text) { return int64_t(tok.encode(text).size()); };
 
   RunOutcome o;
   RunKey& k = o.key;
@@ -114,7 +151,8 @@ RunOutcome run_task(Store& store, EngineSession& s, tasks::Task& task, const Run
   k.shots = ts.shots;
   k.seed = st.seed;
   k.ctx = st.ctx;
-  k.truncation = "left";
+  k.truncation = std::string(scrolls::truncation_policy_name(policy));
+  k.data_sha256 = task.data_sha256();
   k.dtype = st.dtype.empty() ? dtype_name(s.ckpt.config.weight_dtype) : st.dtype;
   k.device = st.device;
   k.add_bos = st.add_bos;
@@ -148,7 +186,7 @@ RunOutcome run_task(Store& store, EngineSession& s, tasks::Task& task, const Run
       req_doc.insert(req_doc.end(), r.size(), pending[i]);
     }
     std::vector<SampleRow> rows;
-    const auto resp = run_requests(s, scorer, reqs, req_doc, task.name(), st.ctx, st.add_bos, rows);
+    const auto resp = run_requests(s, scorer, reqs, req_doc, task.name(), st.ctx, st.add_bos, policy, rows);
     std::vector<DocResult> docs;
     for (size_t i = b0; i < b1; i++) {
       const auto [a, e] = span[i - b0];

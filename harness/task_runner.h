@@ -19,6 +19,7 @@ struct RunSettings {
   int batch_docs = 32;        // documents per committed batch
   bool add_bos = false;       // lm-eval's default for causal models
   std::string data_root;      // default: the bundled datasets/data
+  std::string truncation;     // left | doc_end | middle; "" = the task's default. Recorded in the run key.
   std::string device = "cpu";
   std::string dtype;          // weight dtype as computed (recorded)
   bool quiet = false;         // no progress line

@@ -4,15 +4,26 @@
 // Tasks know nothing of tokenizers, models, SQLite or CUDA: the harness tokenises the requests (continuation
 // tokens = enc(ctx + cont)[len(enc(ctx)):]), runs them and stores everything.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace supra::tasks {
 
 enum class RequestType { Loglikelihood, LoglikelihoodRolling, GenerateUntil };
 const char* request_type_name(RequestType t);
+
+// A long-input prompt in three parts, so the run's truncation policy (EVALUATION.md section 6) can cut the document
+// and keep the instruction, query and answer prefix: prompt = prefix + document + suffix.
+struct PromptParts {
+  std::string prefix;    // instruction, few-shot examples ("" when none)
+  std::string document;  // the long text that may be cut
+  std::string suffix;    // query and answer prefix, e.g. "\n\nQuestion: ...\nAnswer:"
+};
 
 struct Request {
   RequestType type = RequestType::Loglikelihood;
@@ -21,6 +32,9 @@ struct Request {
   std::string continuation;  // loglikelihood only, with its leading delimiter (" " + choice)
   std::vector<std::string> until;  // generate_until only
   int max_gen_toks = 0;            // generate_until only
+  // Long-input requests (loglikelihood or generate_until) set `parts` instead of `context`; the harness tokenizes
+  // each part and fits the prompt into L - (generation budget or continuation length) with the run's policy.
+  std::optional<PromptParts> parts;
 };
 
 struct Response {
@@ -28,6 +42,7 @@ struct Response {
   bool is_greedy = false;  // loglikelihood
   std::string text;        // generate_until: the generated text (cut at the stop string)
   int64_t n_tokens = 0;    // rolling: tokens scored
+  std::vector<float> token_logprobs;  // rolling: one per token of the text, in order (perplexity by position)
 };
 
 // How per-document values combine into a task number.
@@ -54,7 +69,10 @@ struct MetricSpec {
 // Settings of a run that change a task's requests (part of every result's key).
 struct TaskSettings {
   int shots = 0;                // few-shot examples per doc
-  uint64_t fewshot_seed = 1234;  // lm-eval's default fewshot_seed
+  uint64_t fewshot_seed = 1234;  // lm-eval's default fewshot_seed (probes also seed their data with it)
+  int64_t ctx = 0;              // context length L of the run: probes size their data to it
+  // Tokens of a text under the model's tokenizer (no BOS). Set by the harness; probes size their data with it.
+  std::function<int64_t(std::string_view)> count_tokens;
 };
 
 class Task {
@@ -66,6 +84,13 @@ class Task {
   virtual std::string dataset() const = 0;  // registry name of its data (datasets/registry.h)
   virtual std::string split() const = 0;
   virtual int default_shots() const { return 0; }  // the paper's setting
+  // Truncation policy when the run names none: "left" (lm-eval) for short-input tasks; long-document tasks, whose
+  // requests carry PromptParts, use "doc_end" (ZeroSCROLLS). A task without PromptParts supports only "left".
+  virtual std::string default_truncation() const { return "left"; }
+  virtual bool has_documents() const { return false; }  // requests carry PromptParts
+  // sha256 of data the user supplied (not in the bundled registry), part of the run key; "" for bundled data.
+  // Valid after load().
+  virtual std::string data_sha256() const { return ""; }
   virtual std::vector<MetricSpec> metrics() const = 0;
   // Loads the documents (verifying the data's sha256 first). Called once before the others.
   virtual void load(const std::string& data_root) = 0;

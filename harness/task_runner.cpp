@@ -128,7 +128,6 @@ RunOutcome run_task(Store& store, EngineSession& s, tasks::Task& task, const Run
   if (st.ctx <= 0) fail("--ctx: context lengths must be positive, got {}", st.ctx);
   if (st.batch_docs <= 0) fail("--batch: must be positive, got {}", st.batch_docs);
   task.load(st.data_root);
-  const int64_t n_docs = st.limit >= 0 ? std::min(st.limit, task.size()) : task.size();
   const std::string truncation = st.truncation.empty() ? task.default_truncation() : st.truncation;
   const scrolls::TruncationPolicy policy = scrolls::parse_truncation_policy(truncation);
   if (policy != scrolls::TruncationPolicy::left && !task.has_documents())
@@ -139,6 +138,8 @@ RunOutcome run_task(Store& store, EngineSession& s, tasks::Task& task, const Run
   ts.ctx = st.ctx;
   const Tokenizer& tok = s.require_tokenizer();
   ts.count_tokens = [&tok](std::string_view text) { return int64_t(tok.encode(text).size()); };
+  task.configure(ts);
+  const int64_t n_docs = st.limit >= 0 ? std::min(st.limit, task.size()) : task.size();
 
   RunOutcome o;
   RunKey& k = o.key;

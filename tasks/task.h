@@ -94,6 +94,9 @@ class Task {
   virtual std::vector<MetricSpec> metrics() const = 0;
   // Loads the documents (verifying the data's sha256 first). Called once before the others.
   virtual void load(const std::string& data_root) = 0;
+  // Called once per run after load() and before size(): probes whose documents depend on the context length (e.g.
+  // a text cut into L-token documents) prepare them here. The same task object may serve several runs.
+  virtual void configure(const TaskSettings& settings) { (void)settings; }
   virtual int64_t size() const = 0;
   // The requests for document `doc` (0 <= doc < size()), in a fixed order.
   virtual std::vector<Request> requests(int64_t doc, const TaskSettings& settings) const = 0;

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "tests/harness/cli_util.h"
+#include "tests/harness/store_query.h"
 
 using namespace supra::test;
 namespace fs = std::filesystem;
@@ -20,22 +21,6 @@ fs::path tmp(const std::string& name) {
   const fs::path p = fs::temp_directory_path() / ("supra_resume_" + std::to_string(::getpid()) + "_" + name);
   for (const char* ext : {"", "-wal", "-shm"}) fs::remove(p.string() + ext);
   return p;
-}
-
-int64_t query_int(const fs::path& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    sqlite3_close(h);
-    return -1;
-  }
-  sqlite3_busy_timeout(h, 2000);
-  sqlite3_stmt* st = nullptr;
-  int64_t v = -1;
-  if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-    v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(h);
-  return v;
 }
 
 std::vector<std::string> metrics_of(const fs::path& db) {

@@ -57,7 +57,7 @@ TEST_CASE("runs, documents and metrics round-trip - reopening finds the same run
     id = s.open_run(key(512), 3, 512, {{"x", 1}}, "rev");
     DocResult d;
     d.doc = 1;
-    d.samples.push_back({0, "loglikelihood", 10, 10, 0, -1.5, true, ""});
+    d.samples.push_back({0, "loglikelihood", 10, 10, 0, -1.5, true, "", ""});
     d.metrics["acc"] = {1.0, 1.0};
     s.write_docs(id, {d});
     CHECK(s.finished_docs(id) == std::set<int64_t>{1});

@@ -1,0 +1,60 @@
+// Long-input requests: prompt parts are tokenized as one string, split at part boundaries and cut by the policy.
+// The query and answer prefix survive doc_end; counts are what was cut.
+#include <catch2/catch.hpp>
+
+#include "harness/request_encoding.h"
+
+using namespace supra;
+
+namespace {
+
+const Tokenizer& tok512() {
+  static Tokenizer t(std::string(SUPRA_SOURCE_DIR) + "/models/stories260K/tok512.model");
+  return t;
+}
+
+std::string words(int n) {
+  std::string s;
+  for (int i = 0; i < n; i++) s += (i ? " " : "") + std::string(i % 2 ? "The dog ran home." : "Lily saw a cat.");
+  return s;
+}
+
+bool ends_with(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
+  return a.size() >= b.size() && std::equal(b.begin(), b.end(), a.end() - long(b.size()));
+}
+
+}  // namespace
+
+TEST_CASE("fit_prompt keeps prefix and suffix under doc_end and middle, and counts the cut", "[truncation]") {
+  const Tokenizer& tok = tok512();
+  const tasks::PromptParts parts{"Read this.\n\n", words(200), "\n\nQuestion: Who ran home?\nAnswer:"};
+  const auto whole = encode_text(tok, parts.prefix + parts.document + parts.suffix, false);
+  const auto suffix_tokens = std::vector<int32_t>(whole.end() - 12, whole.end());
+  for (auto policy : {scrolls::TruncationPolicy::doc_end, scrolls::TruncationPolicy::middle}) {
+    const FittedPrompt f = fit_prompt(tok, parts, false, policy, 256, 32);
+    CHECK(f.truncated.input == whole.size());
+    CHECK(f.truncated.kept == 256 - 32);
+    CHECK(f.truncated.dropped == whole.size() - (256 - 32));
+    CHECK_FALSE(f.truncated.fell_back);
+    CHECK(ends_with(f.truncated.tokens, suffix_tokens));  // query and answer prefix survive
+    CHECK(std::equal(whole.begin(), whole.begin() + 4, f.truncated.tokens.begin()));  // so does the instruction
+  }
+  // left keeps the end of the whole prompt and loses the instruction.
+  const FittedPrompt l = fit_prompt(tok, parts, false, scrolls::TruncationPolicy::left, 256, 32);
+  CHECK(l.truncated.tokens == std::vector<int32_t>(whole.end() - 224, whole.end()));
+  // A prompt that fits is not cut, whatever the policy.
+  const FittedPrompt fits = fit_prompt(tok, parts, false, scrolls::TruncationPolicy::doc_end, 8192, 32);
+  CHECK(fits.truncated.tokens == whole);
+  CHECK(fits.truncated.dropped == 0);
+}
+
+TEST_CASE("fit_pair cuts the document to leave room for the whole continuation", "[truncation]") {
+  const Tokenizer& tok = tok512();
+  const tasks::PromptParts parts{"", words(100), "\n\nHypothesis: A cat.\nConclusion:"};
+  const FittedPrompt f = fit_pair(tok, parts, " Not mentioned", false, scrolls::TruncationPolicy::doc_end, 128);
+  const LoglikelihoodRequest ref = encode_pair(tok, parts.document + parts.suffix, " Not mentioned", false);
+  CHECK(f.continuation == ref.continuation);
+  CHECK(f.truncated.tokens.size() + f.continuation.size() == 128);
+  CHECK(ends_with(f.truncated.tokens, std::vector<int32_t>(ref.context.end() - 8, ref.context.end())));
+  CHECK(f.truncated.dropped == ref.context.size() - f.truncated.tokens.size());
+}

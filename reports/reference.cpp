@@ -103,6 +103,12 @@ ReportReference parse_reference(const std::string& text, const std::string& orig
       r.table2_rows.push_back(std::move(x));
     }
 
+    const json& eff = need(j, "effective_context", "the file", origin);
+    r.effective_threshold = need(eff, "threshold", "effective_context", origin).get<double>();
+    r.effective_max_rise_pct = need(eff, "max_rise_pct", "effective_context", origin).get<double>();
+    if (r.effective_max_rise_pct < 0)
+      fail("{}: effective_context.max_rise_pct must be >= 0, got {}", origin, r.effective_max_rise_pct);
+
     for (const json& m : need(j, "models", "the file", origin)) {
       RefModel x;
       x.name = need(m, "name", "a models entry", origin).get<std::string>();

@@ -45,6 +45,11 @@ struct ReportReference {
   std::vector<RefColumn> table2_tasks;
   std::vector<RefLongRow> table2_rows;
   std::vector<RefModel> models;
+  // Effective context length (RULER-style, EVALUATION.md section 7): a length passes when a higher-is-better score
+  // is >= effective_threshold (display units), or a lower-is-better one is at most effective_max_rise_pct percent
+  // above the best value at any shorter swept length; the effective length is the largest swept length up to which
+  // every length passes.
+  double effective_threshold = 0, effective_max_rise_pct = 0;
 
   bool is_percent(const std::string& metric) const;
 };

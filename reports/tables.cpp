@@ -444,7 +444,36 @@ Table ppl_position_table(sqlite3* db) {
     const size_t col = 4 + size_t(std::distance(buckets.begin(), buckets.find(q.i64(4))));
     t.rows.back().cells[col] = Cell::num(q.opt_f64(5), kOurPrecision);
   }
-  t.notes = {"Bucket = token position named by the metric; – = no value."};
+  t.notes = {"Bucket = the exclusive end of the position range: 16 = tokens 0-15, 32 = tokens 16-31, then doubling; "
+             "– = no value."};
+  return t;
+}
+
+Table effective_ctx_table(sqlite3* db, const ReportReference& ref) {
+  Table t;
+  t.id = "effective_context";
+  t.title = "Effective context length (RULER-style)";
+  t.caption = fmt::format(
+      "Largest swept context length up to which every swept length passes: a higher-is-better score at >= {} "
+      "(display units), a perplexity at most {}% above its best value at any shorter length. Per model, mode and "
+      "task (its headline metric), for tasks swept over two or more lengths.",
+      ref.effective_threshold, ref.effective_max_rise_pct);
+  t.cols = {text_col("Model", "model"),           text_col("Mode", "mode"),
+            text_col("Task", "task"),             text_col("Metric", "metric"),
+            num_col("Train ctx", "train_ctx"),    num_col("Lengths", "n_lengths"),
+            num_col("Swept up to", "max_ctx"),    num_col("Effective ctx", "effective_ctx"),
+            num_col("First failing", "first_fail_ctx")};
+  Query q(db, "SELECT model, mode, task, metric, train_ctx, n_lengths, max_ctx, effective_ctx, first_fail_ctx "
+              "FROM v_effective_ctx ORDER BY task, model, mode");
+  auto opt_int = [&q](int c) { return q.is_null(c) ? Cell::integer(std::nullopt) : Cell::integer(q.i64(c)); };
+  while (q.step()) {
+    Row r;
+    r.cells = {Cell::str(q.text(0)), Cell::str(q.text(1)),    Cell::str(q.text(2)), Cell::str(q.text(3)),
+               Cell::integer(q.i64(4)), Cell::integer(q.i64(5)), Cell::integer(q.i64(6)), opt_int(7), opt_int(8)};
+    t.rows.push_back(std::move(r));
+  }
+  t.notes = {"Effective ctx – = even the shortest swept length fails; First failing – = none failed up to the "
+             "longest swept length."};
   return t;
 }
 
@@ -458,8 +487,9 @@ std::string depth_label(double d) {
 }
 
 std::vector<Table> build_tables(sqlite3* db, const ReportReference& ref) {
-  return {nlu_table(db, ref),    long_context_table(db, ref), pairs_table(db, ref),   passkey_table(db),
-          ppl_position_table(db), bench_table(db),            paper_table1(ref),      paper_table2(ref)};
+  return {nlu_table(db, ref),     long_context_table(db, ref), effective_ctx_table(db, ref), pairs_table(db, ref),
+          passkey_table(db),      ppl_position_table(db),      bench_table(db),             paper_table1(ref),
+          paper_table2(ref)};
 }
 
 std::vector<Table> build_provenance(sqlite3* db) {

@@ -60,6 +60,7 @@ CREATE TABLE report_ref_nlu_columns (position INTEGER PRIMARY KEY, task TEXT NOT
                                      label TEXT NOT NULL);
 CREATE TABLE report_ref_long_tasks (position INTEGER PRIMARY KEY, task TEXT NOT NULL, metric TEXT NOT NULL,
                                     label TEXT NOT NULL);
+CREATE TABLE report_ref_effective (threshold REAL NOT NULL, max_rise_pct REAL NOT NULL);  -- one row
 CREATE TABLE report_ref_paper_rows (
   tbl INTEGER NOT NULL,        -- 1 or 2: the paper's table
   position INTEGER NOT NULL,   -- row order in the paper
@@ -77,7 +78,7 @@ CREATE TABLE report_ref_paper_values (
 
 const char* kRefTableNames[] = {"report_ref_models",     "report_ref_metrics",        "report_ref_primary_metric",
                                 "report_ref_nlu_columns", "report_ref_long_tasks",    "report_ref_paper_rows",
-                                "report_ref_paper_values"};
+                                "report_ref_paper_values", "report_ref_effective"};
 
 // Columns of v_cells and v_primary (one row per finished run's metric).
 const char* kCellColumns =
@@ -339,6 +340,35 @@ SELECT model_label AS model, model_name, mode, task, ctx, train_ctx, beyond_trai
        CAST(substr(metric, 9) AS INTEGER) AS bucket, value AS ppl, stderr, n, run_id
 FROM v_cells WHERE task GLOB 'ppl_by_position*' AND metric GLOB 'ppl_pos_[0-9]*')sql"});
 
+  v.push_back({"v_effective_ctx", "RULER-style effective context length per (model, mode, task)", R"sql(
+-- v_effective_ctx: per (model, mode, task) with its primary metric at two or more context lengths: the largest swept
+-- length up to which every swept length passes (NULL when the shortest already fails). A higher-is-better score
+-- passes at >= report_ref_effective.threshold (display units); a lower-is-better one while it is at most
+-- max_rise_pct percent above the best (lowest) value at any length up to it. first_fail_ctx: the shortest failing
+-- length (NULL: none fails, the model held up to max_ctx, the longest swept).
+CREATE VIEW v_effective_ctx AS
+WITH s AS (
+  SELECT model_label AS model, mode, task, metric, ctx, display AS value, higher_is_better, train_ctx
+  FROM v_primary WHERE display IS NOT NULL),
+judged AS (
+  SELECT s.*,
+         CASE WHEN s.higher_is_better THEN s.value >= (SELECT threshold FROM report_ref_effective)
+              ELSE s.value <= (1 + (SELECT max_rise_pct FROM report_ref_effective) / 100.0) *
+                   (SELECT min(b.value) FROM s b WHERE b.model = s.model AND b.mode = s.mode AND b.task = s.task
+                      AND b.metric = s.metric AND b.ctx <= s.ctx) END AS ok
+  FROM s),
+fails AS (SELECT model, mode, task, metric, min(ctx) AS first_fail_ctx FROM judged WHERE NOT ok
+          GROUP BY model, mode, task, metric)
+SELECT j.model, j.mode, j.task, j.metric, max(j.higher_is_better) AS higher_is_better, max(j.train_ctx) AS train_ctx,
+       count(*) AS n_lengths, min(j.ctx) AS min_ctx, max(j.ctx) AS max_ctx,
+       max(CASE WHEN f.first_fail_ctx IS NULL OR j.ctx < f.first_fail_ctx THEN j.ctx END) AS effective_ctx,
+       f.first_fail_ctx,
+       (SELECT threshold FROM report_ref_effective) AS threshold,
+       (SELECT max_rise_pct FROM report_ref_effective) AS max_rise_pct
+FROM judged j LEFT JOIN fails f ON f.model = j.model AND f.mode = j.mode AND f.task = j.task AND f.metric = j.metric
+GROUP BY j.model, j.mode, j.task, j.metric
+HAVING count(*) >= 2)sql"});
+
   v.push_back({"v_provenance", "what produced the numbers: revisions, weights, task versions, settings, dates", R"sql(
 -- v_provenance: one row per distinct (model, sha256, mode, task, task_version, shots, seed, truncation, dtype, device,
 -- add_bos, limit_docs, git_rev) among finished runs, with the context lengths, run count and dates.
@@ -400,6 +430,11 @@ void fill_reference(sqlite3* db, const ReportReference& ref) {
   };
   put_columns("report_ref_nlu_columns", ref.table1_columns);
   put_columns("report_ref_long_tasks", ref.table2_tasks);
+  {
+    Query q(db, "INSERT INTO report_ref_effective(threshold, max_rise_pct) VALUES (?,?)");
+    q.bind(1, ref.effective_threshold).bind(2, ref.effective_max_rise_pct);
+    q.step();
+  }
 
   Query row(db, "INSERT INTO report_ref_paper_rows(tbl, position, paper_model, mode, train_ctx, avg) VALUES (?,?,?,?,?,?)");
   Query val(db, "INSERT INTO report_ref_paper_values(tbl, paper_model, task, metric, ctx, value) VALUES (?,?,?,?,?,?)");

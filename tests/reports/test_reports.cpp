@@ -902,3 +902,45 @@ TEST_CASE("supra-eval report writes the report from the command line", "[reports
   CHECK(std::system(bad.c_str()) != 0);
   CHECK(read(log).find("pdf") != std::string::npos);
 }
+
+TEST_CASE("the effective context length is the longest length up to which every swept length passes", "[reports]") {
+  Store s(known_store().string());
+  create_report_views(s.handle());
+  sqlite3* db = s.handle();
+  // (model, task) -> (effective_ctx or -1 for none, first_fail_ctx or -1 for none)
+  std::map<std::pair<std::string, std::string>, std::pair<int64_t, int64_t>> got;
+  Query q(db, "SELECT model, task, coalesce(effective_ctx, -1), coalesce(first_fail_ctx, -1), threshold "
+              "FROM v_effective_ctx");
+  while (q.step()) {
+    got[{q.text(0), q.text(1)}] = {q.i64(2), q.i64(3)};
+    CHECK(q.f64(4) == 50);  // from reports/paper_reference.json
+  }
+  // passkey_d0: 100 then 90, both >= 50: held to the longest length swept.
+  CHECK(got.at({"stories260K", "passkey_d0"}) == std::pair<int64_t, int64_t>{512, -1});
+  // passkey_d50: 80 at 256, 25 at 512: effective 256.
+  CHECK(got.at({"stories260K", "passkey_d50"}) == std::pair<int64_t, int64_t>{256, 512});
+  // Llama qasper F1 23.12 / 27.50 / 6.25: the shortest already fails the threshold.
+  CHECK(got.at({"Llama-2-7b-hf", "qasper"}) == std::pair<int64_t, int64_t>{-1, 2048});
+  // A task at one length has no row (passkey_d100 at 256 only).
+  CHECK(got.count({"stories260K", "passkey_d100"}) == 0);
+
+  const Csv csv = read_csv(known_report() / "tables" / "effective_context.csv");
+  const auto& row = csv.row("task", "passkey_d50");
+  CHECK(row.at("effective_ctx") == "256");
+  CHECK(row.at("first_fail_ctx") == "512");
+  CHECK(csv.row("task", "qasper").at("effective_ctx") == "");  // missing, never 0
+}
+
+TEST_CASE("a perplexity passes while within the allowed rise over its best shorter value", "[reports]") {
+  const fs::path p = fresh_db("effective_ppl.sqlite");
+  Store s(p.string());
+  // lower is better (add_run marks only the metric "perplexity" so): 20, 18, 19.5 (8% above 18: passes), 21 (17%).
+  for (auto [ctx, v] : std::vector<std::pair<int, double>>{{128, 20}, {256, 18}, {512, 19.5}, {1024, 21}})
+    add_run(s, {kStories, "cccc3333", "softmax", "perplexity:x", ctx, 512, {{"perplexity", {v}}}});
+  create_report_views(s.handle());
+  Query q(s.handle(), "SELECT effective_ctx, first_fail_ctx, higher_is_better FROM v_effective_ctx");
+  REQUIRE(q.step());
+  CHECK(q.i64(0) == 512);
+  CHECK(q.i64(1) == 1024);
+  CHECK(q.i64(2) == 0);
+}

@@ -60,3 +60,23 @@ TEST_CASE("perplexity by position reports one perplexity per doubling position b
   CHECK(query_int(db, "SELECT CAST(sum(weight) AS INTEGER) FROM doc_metrics WHERE metric GLOB 'ppl_pos_*'") ==
         query_int(db, "SELECT sum(n_input) FROM samples"));
 }
+
+TEST_CASE("the truncation policy is recorded with every run, and refused where there is no document", "[truncation]") {
+  const fs::path db = tmp("trunc.sqlite");
+  std::string out;
+  REQUIRE(run_cli({"run", "--model", kModel, "--tasks", "copa", "--ctx", "128", "--limit", "2", "--threads", "1",
+                   "--db", db.string()},
+                  out, tmp("trunc.log").string()) == 0);
+  CHECK(query_int(db, "SELECT count(*) FROM runs WHERE truncation = 'left' AND key_json LIKE '%\"truncation\":\"left\"%'") ==
+        1);
+  // Short-input tasks carry no document part: only `left` applies, and asking for another is an error.
+  CHECK(run_cli({"run", "--model", kModel, "--tasks", "copa", "--ctx", "128", "--limit", "2", "--truncation",
+                 "doc_end", "--db", db.string()},
+                out, tmp("trunc2.log").string()) == 1);
+  CHECK(out.find("task copa has no document to cut") != std::string::npos);
+  CHECK(run_cli({"run", "--model", kModel, "--tasks", "copa", "--ctx", "128", "--truncation", "right", "--db",
+                 db.string()},
+                out, tmp("trunc3.log").string()) == 1);
+  CHECK(out.find("left") != std::string::npos);  // the error lists the valid names
+  CHECK(query_int(db, "SELECT count(*) FROM runs") == 1);
+}

@@ -10,6 +10,7 @@
 // 1000 keeps this fast). lm-eval bootstraps only `perplexity`; it reports no stderr for word/byte perplexity and
 // bits_per_byte, for which ours is an addition.
 // Undefined numbers are NaN: the value of no documents (or of zero total weight), the stderr of fewer than 2.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -57,20 +58,25 @@ double aggregate_value(Aggregation how, const std::vector<MetricValue>& values, 
   fail("aggregate: unknown aggregation {}", static_cast<int>(how));
 }
 
-double bootstrap_stderr(Aggregation how, const std::vector<MetricValue>& values) {
+}  // namespace
+
+double bootstrap_stderr(Aggregation how, const std::vector<MetricValue>& values, int iters, uint64_t seed) {
+  if (values.empty()) fail("bootstrap_stderr: no values");
+  if (iters < 2) fail("bootstrap_stderr: need at least 2 resamples, got {}", iters);
   const size_t n = values.size();
-  PyRandom rnd(kBootstrapSeed);
+  const int chunk = std::min(1000, iters);
   std::vector<double> res;
-  res.reserve(kBootstrapIters);
+  res.reserve(size_t(iters));
   std::vector<size_t> idx(n);
-  for (int it = 0; it < kBootstrapIters; ++it) {
-    for (size_t i = 0; i < n; ++i) idx[i] = rnd.choice_index(n);
-    res.push_back(aggregate_value(how, values, &idx));
+  for (int c = 0; c < iters / chunk; ++c) {
+    PyRandom rnd(seed + uint64_t(c));
+    for (int it = 0; it < chunk; ++it) {
+      for (size_t i = 0; i < n; ++i) idx[i] = rnd.choice_index(n);
+      res.push_back(aggregate_value(how, values, &idx));
+    }
   }
   return sample_stddev(res);
 }
-
-}  // namespace
 
 Aggregate aggregate(Aggregation how, const std::vector<MetricValue>& values) {
   Aggregate out;
@@ -84,7 +90,7 @@ Aggregate aggregate(Aggregation how, const std::vector<MetricValue>& values) {
     for (const MetricValue& m : values) xs.push_back(m.value);
     out.stderr_ = sample_stddev(xs) / std::sqrt(static_cast<double>(xs.size()));
   } else {
-    out.stderr_ = bootstrap_stderr(how, values);
+    out.stderr_ = bootstrap_stderr(how, values, kBootstrapIters, kBootstrapSeed);
   }
   return out;
 }

@@ -116,4 +116,11 @@ struct Aggregate {
 };
 Aggregate aggregate(Aggregation how, const std::vector<MetricValue>& values);
 
+// lm-eval's bootstrap_stderr(f, xs, iters) for f = the aggregation: resamples drawn in chunks of min(1000, iters),
+// chunk c from random.Random(seed + c) with rnd.choices(xs, k=len(xs)); the sample standard deviation (n - 1) of the
+// resampled aggregates. iters that are not a multiple of the chunk are rounded down to whole chunks, as lm-eval
+// does. Errors: no values, fewer than 2 resamples.
+double bootstrap_stderr(Aggregation how, const std::vector<MetricValue>& values, int iters = 1000,
+                        uint64_t seed = 0);
+
 }  // namespace supra::tasks

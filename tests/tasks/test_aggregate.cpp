@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "engine/error.h"
 #include "tasks/fewshot.h"
 #include "tasks/py_random.h"
 #include "tasks/task.h"
@@ -120,4 +121,25 @@ TEST_CASE("Python string semantics") {
   CHECK(hellaswag_preprocess("  How to X [title] Do Y. [step] Z ") == "How to X. Do Y. Z");
   CHECK(hellaswag_preprocess("a [b [c] d] e") == "a d] e");
   CHECK(hellaswag_preprocess("[ open") == "[ open");
+}
+
+TEST_CASE("bootstrap stderr of a mean, in lm-eval's seeded chunks of 1000") {
+  auto mv = [](std::vector<double> xs) {
+    std::vector<MetricValue> v;
+    for (double x : xs) v.push_back({x, 1});
+    return v;
+  };
+  CHECK(bootstrap_stderr(Aggregation::Mean, mv({0.5, 0.5, 0.5})) == 0.0);  // no spread, no error
+  // lm-eval's bootstrap_stderr(mean, xs, iters) run in CPython 3.11:
+  //   xs = [0, 1, 0.5, 0.25, 1, 0, 0.75, 1, 0, 0.5]
+  //   iters 1000 -> 0.12677439063596782; iters 2500 -> 2 whole chunks -> 0.12679526221140694
+  const auto xs = mv({0, 1, 0.5, 0.25, 1, 0, 0.75, 1, 0, 0.5});
+  CHECK(bootstrap_stderr(Aggregation::Mean, xs, 1000) == Approx(0.12677439063596782).epsilon(1e-12));
+  CHECK(bootstrap_stderr(Aggregation::Mean, xs, 2500) == Approx(0.12679526221140694).epsilon(1e-12));
+  // Theory: population sd 0.4031 / sqrt(10) = 0.1275; the bootstrap lands within a few percent.
+  CHECK(bootstrap_stderr(Aggregation::Mean, xs, 1000) == Approx(std::sqrt(0.1625 / 10)).epsilon(0.05));
+  CHECK(bootstrap_stderr(Aggregation::Mean, xs, 1000, 5) == bootstrap_stderr(Aggregation::Mean, xs, 1000, 5));
+  CHECK(bootstrap_stderr(Aggregation::Mean, xs, 1000, 5) != bootstrap_stderr(Aggregation::Mean, xs, 1000, 0));
+  CHECK_THROWS_AS(bootstrap_stderr(Aggregation::Mean, {}, 1000), supra::Error);
+  CHECK_THROWS_AS(bootstrap_stderr(Aggregation::Mean, xs, 1), supra::Error);
 }

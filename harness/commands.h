@@ -12,5 +12,6 @@ void register_run(CLI::App& app);
 void register_sweep(CLI::App& app);
 void register_tasks(CLI::App& app);
 void register_report(CLI::App& app);
+void register_scrolls_fixtures(CLI::App& app);
 
 }  // namespace supra

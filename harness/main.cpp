@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   supra::register_sweep(app);
   supra::register_tasks(app);
   supra::register_report(app);
+  supra::register_scrolls_fixtures(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

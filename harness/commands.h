@@ -13,5 +13,6 @@ void register_sweep(CLI::App& app);
 void register_tasks(CLI::App& app);
 void register_report(CLI::App& app);
 void register_scrolls_fixtures(CLI::App& app);
+void register_metric(CLI::App& app);
 
 }  // namespace supra

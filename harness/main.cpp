@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   supra::register_tasks(app);
   supra::register_report(app);
   supra::register_scrolls_fixtures(app);
+  supra::register_metric(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -67,12 +67,15 @@ class ScrollsTask final : public tasks::Task {
   std::string name() const override { return spec_.name; }
   int version() const override { return 1; }
   std::string description() const override {
+    if (source_.dataset.empty() && source_.path.empty() && file_.empty())
+      return fmt::format("{}; data: --data DIR reads DIR/{}/validation.jsonl, or {}:<path>", spec_.about, spec_.name,
+                         spec_.name);
     return fmt::format("{}; data: {}", spec_.about, data_label());
   }
   std::string dataset() const override { return data_label(); }
   std::string split() const override {
     if (!source_.dataset.empty()) return datasets::find_dataset(source_.dataset).split;
-    return source_.path.empty() ? "validation" : "file";
+    return source_.path.empty() ? "validation" : "file";  // a named file may hold any split
   }
   int default_shots() const override { return spec_.default_shots; }
   std::string default_truncation() const override { return "doc_end"; }
@@ -183,7 +186,7 @@ class ScrollsTask final : public tasks::Task {
     if (!source_.dataset.empty()) return source_.dataset;
     if (!file_.empty()) return file_;  // the file load() read
     if (!source_.path.empty()) return source_.path;
-    return "<data root>/" + spec_.name + "/validation.jsonl";
+    return "tau/scrolls:" + spec_.name;  // not loaded yet: the official dataset it expects (lm-eval's name)
   }
 
   fs::path user_file(const std::string& data_root) const {

@@ -315,10 +315,13 @@ TEST_CASE("without a file the task reads <data root>/<task>/validation.jsonl; no
   const fs::path f = dir.write("narrative_qa/validation.jsonl", row("a", "Q?\n\nDoc.", "x"));
   auto t = make_long_task("narrative_qa");
   REQUIRE(t);
+  CHECK(t->dataset() == "tau/scrolls:narrative_qa");
+  CHECK_THAT(t->description(), Catch::Contains("DIR/narrative_qa/validation.jsonl"));
   CHECK_THROWS_WITH(t->load(""), Catch::Contains("--data") && Catch::Contains("narrative_qa:<path"));
   CHECK_THROWS_WITH(t->load((dir.path / "elsewhere").string()), Catch::Contains("validation.jsonl"));
   t->load(dir.path.string());
   CHECK(t->size() == 1);
+  CHECK(t->dataset() == f.string());  // the file read, recorded in the run's config
   CHECK(t->data_sha256() == sha256_file(f.string()));
   // Another file, another key.
   const fs::path g = dir.write("other.jsonl", row("a", "Q?\n\nDoc.", "y"));

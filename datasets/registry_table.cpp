@@ -449,6 +449,20 @@ const std::vector<DatasetInfo>& all_datasets() {
      "quality_example/PROVENANCE.md",
      {{"quality_example/quality_example.jsonl", 2,
        "51d8f4e197c6d22fc8958c030f2eb7ed60d97bf8805258285ce1e802e28ad357"}}},
+    // SCROLLS layout, converted from the bundled files above by `supra-eval scrolls-fixtures` (scrolls/fixtures.h;
+    // a test checks the conversion still reproduces them). Records = examples (one row each).
+    {"scrolls_fixture_wikiqa", "wikiqa", "test", Format::Jsonl, 179, "CC-BY-SA-3.0",
+     "scrolls_fixtures/PROVENANCE.md",
+     {{"scrolls_fixtures/wikiqa/validation.jsonl", 179,
+       "abf60e5a5aee6670d480477f99376b460273bc62e88698c1e94823ae48a6b182"}}},
+    {"scrolls_fixture_kv_retrieval", "kv_retrieval", "test", Format::Jsonl, 50, "Apache-2.0",
+     "scrolls_fixtures/PROVENANCE.md",
+     {{"scrolls_fixtures/kv_retrieval/validation.jsonl", 50,
+       "0463db3f13b8ada0327c20d18c67200cb58b3076c7183892b42b79d3a20d4443"}}},
+    {"scrolls_fixture_quality_example", "quality", "example", Format::Jsonl, 5, "CC-BY-4.0",
+     "scrolls_fixtures/PROVENANCE.md",
+     {{"scrolls_fixtures/quality_example/validation.jsonl", 5,
+       "eea8f12c76a7f50ba637173c782048d292d3f9d5d2d6a86830ec04c818b9ca17"}}},
   };
   // clang-format on
   return table;

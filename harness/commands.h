@@ -12,5 +12,7 @@ void register_run(CLI::App& app);
 void register_sweep(CLI::App& app);
 void register_tasks(CLI::App& app);
 void register_report(CLI::App& app);
+void register_scrolls_fixtures(CLI::App& app);
+void register_metric(CLI::App& app);
 
 }  // namespace supra

@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   supra::register_sweep(app);
   supra::register_tasks(app);
   supra::register_report(app);
+  supra::register_scrolls_fixtures(app);
+  supra::register_metric(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -222,6 +222,14 @@ RunOutcome run_task(Store& store, EngineSession& s, tasks::Task& task, const Run
     o.metrics.push_back({spec.name, a.value, a.stderr_, a.n, tasks::aggregation_name(spec.aggregation),
                          spec.higher_is_better});
   }
+  std::map<std::string, double> by_name;
+  int64_t n_min = n_docs;
+  for (const MetricRow& m : o.metrics) {
+    by_name[m.name] = m.value;
+    n_min = std::min(n_min, m.n);
+  }
+  for (const auto& [name, value] : task.derived_metrics(by_name))
+    o.metrics.push_back({name, value, std::nan(""), n_min, "derived", true});
   store.finish_run(o.run_id, o.metrics);
   o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return o;

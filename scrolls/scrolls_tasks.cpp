@@ -82,6 +82,14 @@ class ScrollsTask final : public tasks::Task {
   bool has_documents() const override { return true; }
   std::string data_sha256() const override { return sha256_; }
 
+  // SCROLLS's summarisation score: the geometric mean of the three ROUGE task numbers (each a mean x 100).
+  std::vector<std::pair<std::string, double>> derived_metrics(
+      const std::map<std::string, double>& agg) const override {
+    if (!is_summary_kind(spec_.kind) || !agg.count("rouge1") || !agg.count("rouge2") || !agg.count("rougeL"))
+      return {};
+    return {{"score", geometric_mean3(agg.at("rouge1"), agg.at("rouge2"), agg.at("rougeL"))}};
+  }
+
   std::vector<tasks::MetricSpec> metrics() const override {
     using tasks::Aggregation;
     if (is_summary_kind(spec_.kind))

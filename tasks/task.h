@@ -102,6 +102,14 @@ class Task {
   virtual std::vector<Request> requests(int64_t doc, const TaskSettings& settings) const = 0;
   // Per-document metrics from the responses to requests(doc), in the same order.
   virtual DocMetrics process(int64_t doc, const std::vector<Response>& responses) const = 0;
+  // Task numbers that are functions of other metrics' aggregates, not means of per-document values (SCROLLS's
+  // summarisation score: the geometric mean of the ROUGE-1/2/L means). Given every aggregate value by name; the
+  // harness stores the results with no stderr, higher is better.
+  virtual std::vector<std::pair<std::string, double>> derived_metrics(
+      const std::map<std::string, double>& aggregates) const {
+    (void)aggregates;
+    return {};
+  }
 };
 
 // Every built-in task, by name ("hellaswag", "piqa", ..., "mmlu", "mmlu_<subject>").

@@ -4,10 +4,13 @@
 
 #include <sqlite3.h>
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <fstream>
 
 #include "tests/harness/cli_util.h"
+#include "tests/harness/store_query.h"
 
 using namespace supra::test;
 namespace fs = std::filesystem;
@@ -26,20 +29,6 @@ fs::path write(const std::string& name, const std::string& text) {
   return p;
 }
 
-int64_t query_int(const fs::path& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    sqlite3_close(h);
-    return -1;
-  }
-  sqlite3_stmt* st = nullptr;
-  int64_t v = -1;
-  if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-    v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(h);
-  return v;
-}
 
 const std::string kModel = std::string(SUPRA_SOURCE_DIR) + "/models/stories260K/stories260K.bin";
 
@@ -108,4 +97,30 @@ TEST_CASE("a long-document task runs end to end with doc_end truncation recorded
   CHECK(query_int(db, "SELECT count(*) FROM samples WHERE n_dropped > 0 AND n_kept <= 256 - 32 AND "
                       "n_kept + n_dropped = n_input AND truncation = 'doc_end'") == 3);
   CHECK(query_int(db, "SELECT count(DISTINCT metric) FROM metrics WHERE metric IN ('f1', 'em')") == 2);
+}
+
+TEST_CASE("a summarisation run stores the ROUGE means and the SCROLLS score derived from them", "[scrolls][run]") {
+  const fs::path data = tmp("summ.jsonl"), db = tmp("summ.sqlite");
+  {
+    std::ofstream f(data);
+    for (int i = 0; i < 2; i++)
+      f << nlohmann::json{{"id", "s" + std::to_string(i)},
+                          {"pid", "p" + std::to_string(i)},
+                          {"input", "Once upon a time there was a little girl named Lily. She liked to play."},
+                          {"output", "Lily liked to play."}}
+               .dump()
+        << "\n";
+  }
+  std::string out;
+  REQUIRE(run_cli({"run", "--model", kModel, "--tasks", "summ_screen_fd:" + data.string(), "--ctx", "640",
+                   "--threads", "1", "--db", db.string()},
+                  out, tmp("summ.log").string()) == 0);
+  INFO(out);
+  CHECK(query_int(db, "SELECT count(*) FROM metrics WHERE metric IN ('rouge1', 'rouge2', 'rougeL')") == 3);
+  auto value = [&db](const char* m) {
+    return query_double(db, std::string("SELECT value FROM metrics WHERE metric = '") + m + "'");
+  };
+  CHECK(value("score") == Approx(std::cbrt(value("rouge1") * value("rouge2") * value("rougeL"))));
+  CHECK(query_int(db, "SELECT count(*) FROM metrics WHERE metric = 'score' AND aggregation = 'derived' AND "
+                      "stderr IS NULL") == 1);
 }

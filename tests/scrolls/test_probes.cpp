@@ -139,3 +139,46 @@ TEST_CASE("perplexity by position: documents of at most L tokens, buckets doubli
   CHECK(m.at("token_perplexity").value == Approx(-780.0));
   CHECK(m.at("token_perplexity").weight == 40);
 }
+
+TEST_CASE("kv_retrieval prompts hold the asked pair at the depth among distractors sized to L", "[probes][kv]") {
+  auto task = make_long_task("kv_retrieval");
+  REQUIRE(task);
+  task->load("");
+  REQUIRE(task->size() == kProbeDocs);
+  for (int64_t ctx : {512, 2048}) {
+    const auto st = settings(ctx);
+    task->configure(st);
+    for (int64_t doc : {0, 2, 4}) {  // depths 0, 50, 100
+      const auto reqs = task->requests(doc, st);
+      REQUIRE(reqs.size() == 2);
+      const std::string& p = reqs[0].context;
+      const int64_t n = st.count_tokens(p);
+      CHECK(n <= ctx - 48);
+      CHECK(n >= ctx - 48 - 90);  // within one pair of the budget
+      std::smatch m;
+      REQUIRE(std::regex_search(p, m, std::regex("\nKey: \"([0-9a-f-]{36})\"\nCorresponding value:$")));
+      const std::string key = m[1];
+      const std::string value = reqs[1].continuation.substr(1);
+      const size_t at = p.find("\"" + key + "\": \"" + value + "\"");
+      REQUIRE(at != std::string::npos);
+      const size_t first = p.find("{\""), last = p.rfind("\"}");
+      const double depth = double(at - first) / double(last - first);
+      const int want = probe_cell(doc, "kv_retrieval").depth;
+      if (want == 0) CHECK(at == first + 1);                                 // the first pair
+      if (want == 100) CHECK(at + key.size() + value.size() + 6 == last + 1);  // the last pair
+      if (want == 50 && ctx == 2048) CHECK(std::abs(depth - 0.5) < 0.08);
+      // The asked key appears once in the object (and once in the question).
+      size_t count = 0;
+      for (size_t i = p.find(key); i != std::string::npos; i = p.find(key, i + 1)) count++;
+      CHECK(count == 2);
+    }
+  }
+  tasks::Response gen, ll;
+  const auto st = settings(512);
+  task->configure(st);
+  const std::string value = task->requests(1, st)[1].continuation.substr(1);
+  gen.text = " \"" + value + "\"";
+  CHECK(task->process(1, {gen, ll}).at("acc_d25").value == 1.0);
+  gen.text = " " + value.substr(0, 30);
+  CHECK(task->process(1, {gen, ll}).at("acc").value == 0.0);
+}

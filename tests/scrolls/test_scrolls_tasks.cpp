@@ -131,6 +131,13 @@ TEST_CASE("summaries: the document is the whole input, the fixed question after 
   std::vector<std::string> names;
   for (const auto& s : t->metrics()) names.push_back(s.name);
   CHECK(names == std::vector<std::string>{"rouge1", "rouge2", "rougeL"});
+  // The SCROLLS score: the geometric mean of the three task numbers, derived after aggregation.
+  const auto derived = t->derived_metrics({{"rouge1", 8.0}, {"rouge2", 1.0}, {"rougeL", 27.0}, {"other", 5.0}});
+  REQUIRE(derived.size() == 1);
+  CHECK(derived[0].first == "score");
+  CHECK(derived[0].second == Approx(6.0));
+  CHECK(loaded("qasper", dir.write("q.jsonl", row("q1", "Is it?\n\nDoc.", "yes")))->derived_metrics(
+            {{"f1", 3.0}}).empty());
 }
 
 TEST_CASE("qmsum is query-based: its query goes after the document (lm-eval's QMSum prompt)") {

@@ -12,5 +12,8 @@ void register_run(CLI::App& app);
 void register_sweep(CLI::App& app);
 void register_tasks(CLI::App& app);
 void register_report(CLI::App& app);
+void register_convert(CLI::App& app);
+void register_sample(CLI::App& app);
+void register_uptrain(CLI::App& app);
 
 }  // namespace supra

@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
   supra::register_sweep(app);
   supra::register_tasks(app);
   supra::register_report(app);
+  supra::register_convert(app);
+  supra::register_sample(app);
+  supra::register_uptrain(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -14,5 +14,8 @@ void register_tasks(CLI::App& app);
 void register_report(CLI::App& app);
 void register_scrolls_fixtures(CLI::App& app);
 void register_metric(CLI::App& app);
+void register_convert(CLI::App& app);
+void register_sample(CLI::App& app);
+void register_uptrain(CLI::App& app);
 
 }  // namespace supra

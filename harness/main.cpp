@@ -19,6 +19,9 @@ int main(int argc, char** argv) {
   supra::register_report(app);
   supra::register_scrolls_fixtures(app);
   supra::register_metric(app);
+  supra::register_convert(app);
+  supra::register_sample(app);
+  supra::register_uptrain(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

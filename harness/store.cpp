@@ -101,7 +101,27 @@ const char* kSchemaV2 = R"sql(
 ALTER TABLE samples ADD COLUMN truncation TEXT;
 )sql";
 
-const std::vector<const char*> kMigrations = {kSchemaV1, kSchemaV2};  // kMigrations[i] takes version i to i+1
+// Version 3: uptraining runs (supra-eval uptrain). One row per run in train_runs (a resumed run keeps its row);
+// one train_log row per optimizer step, with the validation loss and perplexity where an evaluation ran.
+const char* kSchemaV3 = R"sql(
+CREATE TABLE train_runs (
+  id INTEGER PRIMARY KEY,
+  model_out TEXT NOT NULL,           -- the output folder (the trained checkpoint)
+  base_model TEXT NOT NULL, base_sha256 TEXT NOT NULL,
+  config_json TEXT NOT NULL,         -- every training setting, the data files and token counts
+  git_rev TEXT NOT NULL,
+  status TEXT NOT NULL,              -- running | finished
+  started_at TEXT NOT NULL, updated_at TEXT NOT NULL, finished_at TEXT
+);
+CREATE TABLE train_log (
+  run_id INTEGER NOT NULL REFERENCES train_runs(id), step INTEGER NOT NULL,
+  tokens INTEGER NOT NULL, lr REAL NOT NULL, loss REAL NOT NULL, grad_norm REAL NOT NULL,
+  val_loss REAL, val_ppl REAL, seconds REAL NOT NULL,
+  PRIMARY KEY (run_id, step)
+);
+)sql";
+
+const std::vector<const char*> kMigrations = {kSchemaV1, kSchemaV2, kSchemaV3};  // kMigrations[i] takes version i to i+1
 
 }  // namespace
 
@@ -307,6 +327,74 @@ int64_t Store::sample_count(int64_t run_id) {
   q.bind(1, run_id);
   q.step();
   return q.i64(0);
+}
+
+int64_t Store::open_train_run(const std::string& model_out, const std::string& base_model,
+                              const std::string& base_sha256, const nlohmann::json& config, const std::string& git_rev,
+                              int64_t resume_step) {
+  const std::string now = now_utc();
+  exec("BEGIN IMMEDIATE");
+  try {
+    int64_t id = -1;
+    if (resume_step >= 0) {
+      Stmt q(db_, path_, "SELECT id FROM train_runs WHERE model_out = ? ORDER BY id DESC LIMIT 1");
+      q.bind(1, model_out);
+      if (q.step()) id = q.i64(0);
+    }
+    if (id >= 0) {
+      // Steps after the checkpoint were lost with the process; the resumed run writes them again.
+      Stmt del(db_, path_, "DELETE FROM train_log WHERE run_id = ? AND step > ?");
+      del.bind(1, id).bind(2, resume_step);
+      del.step();
+      Stmt u(db_, path_, "UPDATE train_runs SET status = 'running', updated_at = ?, finished_at = NULL WHERE id = ?");
+      u.bind(1, now).bind(2, id);
+      u.step();
+    } else {
+      Stmt ins(db_, path_,
+               "INSERT INTO train_runs(model_out, base_model, base_sha256, config_json, git_rev, status, started_at, "
+               "updated_at) VALUES (?,?,?,?,?,'running',?,?)");
+      ins.bind(1, model_out).bind(2, base_model).bind(3, base_sha256).bind(4, config.dump()).bind(5, git_rev);
+      ins.bind(6, now).bind(7, now);
+      ins.step();
+      id = sqlite3_last_insert_rowid(db_);
+    }
+    exec("COMMIT");
+    return id;
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
+void Store::log_train_steps(int64_t run_id, const std::vector<TrainLogRow>& rows) {
+  if (rows.empty()) return;
+  exec("BEGIN IMMEDIATE");
+  try {
+    Stmt s(db_, path_,
+           "INSERT OR REPLACE INTO train_log(run_id, step, tokens, lr, loss, grad_norm, val_loss, val_ppl, seconds) "
+           "VALUES (?,?,?,?,?,?,?,?,?)");
+    for (const TrainLogRow& r : rows) {
+      s.reset();
+      s.bind(1, run_id).bind(2, r.step).bind(3, r.tokens).bind(4, r.lr).bind(5, r.loss).bind(6, r.grad_norm);
+      if (!std::isnan(r.val_loss)) s.bind(7, r.val_loss).bind(8, std::exp(r.val_loss));  // else both stay NULL
+      s.bind(9, r.seconds);
+      s.step();
+    }
+    Stmt u(db_, path_, "UPDATE train_runs SET updated_at = ? WHERE id = ?");
+    u.bind(1, now_utc()).bind(2, run_id);
+    u.step();
+    exec("COMMIT");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
+void Store::finish_train_run(int64_t run_id) {
+  const std::string now = now_utc();
+  Stmt u(db_, path_, "UPDATE train_runs SET status = 'finished', finished_at = ?, updated_at = ? WHERE id = ?");
+  u.bind(1, now).bind(2, now).bind(3, run_id);
+  u.step();
 }
 
 }  // namespace supra

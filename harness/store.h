@@ -2,6 +2,7 @@
 // The results store (ARCHITECTURE.md "The store"): SQLite in WAL mode, one writer. A run is keyed by everything
 // that changes its numbers; documents are written in one transaction per finished batch, each document with all
 // its requests and metrics, so a killed run resumes with nothing lost, recomputed or duplicated.
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -63,9 +64,17 @@ struct MetricRow {
   bool higher_is_better = true;
 };
 
+// One optimizer step of an uptraining run (schema 2, table train_log).
+struct TrainLogRow {
+  int64_t step = 0, tokens = 0;
+  double lr = 0, loss = 0, grad_norm = 0;
+  double val_loss = std::nan("");  // NaN: no evaluation at this step (stored as NULL, as is val_ppl)
+  double seconds = 0;
+};
+
 class Store {
  public:
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens or creates the store. An older schema is migrated; a newer one is an error naming both versions.
   explicit Store(const std::string& path);
@@ -85,6 +94,13 @@ class Store {
   void finish_run(int64_t run_id, const std::vector<MetricRow>& metrics);
   std::vector<MetricRow> metrics(int64_t run_id);
   int64_t sample_count(int64_t run_id);
+
+  // Uptraining (schema 2). A new train_runs row, or with resume_step >= 0 the latest row of the same output
+  // folder, whose log rows after resume_step are dropped (the resumed run writes them again). Status "running".
+  int64_t open_train_run(const std::string& model_out, const std::string& base_model, const std::string& base_sha256,
+                         const nlohmann::json& config, const std::string& git_rev, int64_t resume_step = -1);
+  void log_train_steps(int64_t run_id, const std::vector<TrainLogRow>& rows);  // one transaction
+  void finish_train_run(int64_t run_id);
   const std::string& path() const { return path_; }
   sqlite3* handle() { return db_; }
 

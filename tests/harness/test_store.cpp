@@ -104,3 +104,70 @@ TEST_CASE("a file that is not a supra-eval store is refused", "[store]") {
   sqlite3_close(db);
   CHECK_THROWS_WITH(Store(p.string()), Catch::Contains("not a supra-eval store"));
 }
+
+namespace {
+int64_t count_rows(const fs::path& p, const char* sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(p.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  const int64_t n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+}  // namespace
+
+TEST_CASE("a schema 1 store is migrated to schema 3 (per-sample truncation, training tables) and keeps its runs",
+          "[store]") {
+  const fs::path p = temp_db("v1");
+  {
+    Store s(p.string());
+    s.open_run(key(512), 3, 512, {}, "rev");
+  }
+  // Make it exactly what a schema-1 build left behind.
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(p.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db,
+                       "DROP TABLE train_log; DROP TABLE train_runs; ALTER TABLE samples DROP COLUMN truncation; "
+                       "UPDATE meta SET value='1' WHERE key='schema_version'",
+                       nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  CHECK(count_rows(p, "SELECT count(*) FROM sqlite_master WHERE name='train_runs'") == 0);
+  {
+    Store s(p.string());
+    CHECK(s.open_run(key(512), 3, 512, {}, "rev") == 1);  // the old run is still there
+  }
+  CHECK(count_rows(p, "SELECT value FROM meta WHERE key='schema_version'") == 3);
+  CHECK(count_rows(p, "SELECT count(*) FROM sqlite_master WHERE name IN ('train_runs','train_log')") == 2);
+  CHECK(count_rows(p, "SELECT count(*) FROM pragma_table_info('samples') WHERE name = 'truncation'") == 1);
+}
+
+TEST_CASE("training runs and their loss curve round-trip; a resume rewrites the steps after its checkpoint",
+          "[store]") {
+  const fs::path p = temp_db("train");
+  Store s(p.string());
+  const int64_t id = s.open_train_run("out/m", "base", "abc", {{"seq", 512}}, "rev");
+  std::vector<TrainLogRow> rows;
+  for (int i = 1; i <= 4; i++) {
+    TrainLogRow r;
+    r.step = i;
+    r.tokens = i * 100;
+    r.lr = 1e-3;
+    r.loss = 5.0 - i;
+    r.grad_norm = 0.5;
+    if (i == 2) r.val_loss = std::log(20.0);
+    rows.push_back(r);
+  }
+  s.log_train_steps(id, rows);
+  CHECK(count_rows(p, "SELECT count(*) FROM train_log WHERE val_ppl IS NOT NULL") == 1);
+  CHECK(count_rows(p, "SELECT round(val_ppl) FROM train_log WHERE step = 2") == 20);
+  // Resuming from step 2: the same run, steps 3 and 4 dropped until written again.
+  CHECK(s.open_train_run("out/m", "base", "abc", {{"seq", 512}}, "rev", 2) == id);
+  CHECK(count_rows(p, "SELECT count(*) FROM train_log") == 2);
+  s.finish_train_run(id);
+  CHECK(count_rows(p, "SELECT count(*) FROM train_runs WHERE status = 'finished'") == 1);
+  // A fresh (not resumed) run into the same folder is a new row.
+  CHECK(s.open_train_run("out/m", "base", "abc", {}, "rev") != id);
+}

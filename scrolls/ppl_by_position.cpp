@@ -15,11 +15,10 @@
 
 #include <fmt/format.h>
 
-#include "datasets/text_file.h"
 #include "engine/error.h"
-#include "engine/sha256.h"
 #include "scrolls/long_tasks.h"
 #include "scrolls/probe_grid.h"
+#include "tasks/named_text_file.h"
 
 namespace supra::scrolls {
 
@@ -39,24 +38,16 @@ bool is_space(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r' |
 
 class PplByPosition final : public tasks::Task {
  public:
-  explicit PplByPosition(const std::string& path) : path_(path) {
-    if (path.empty()) fail("ppl_by_position: no file given (use ppl_by_position:<path to a UTF-8 text file>)");
-    const std::string text = datasets::read_text_file(path_);
-    if (text.empty()) fail("ppl_by_position: {} is empty", path_.string());
-    sha256_ = sha256_hex(text);
-    bytes_ = text.size();
-  }
+  explicit PplByPosition(const std::string& path) : file_("ppl_by_position", path) {}
 
-  std::string name() const override {
-    return "ppl_by_position:" + path_.filename().string() + "@" + sha256_.substr(0, 12);
-  }
+  std::string name() const override { return file_.task_name(); }
   int version() const override { return 1; }
   std::string description() const override {
     return fmt::format("perplexity by token position of {} ({} bytes, sha256 {}) cut into documents of the context "
                        "length, buckets [0,16), [16,32), ... doubling",
-                       path_.string(), bytes_, sha256_);
+                       file_.path().string(), file_.bytes(), file_.sha256());
   }
-  std::string dataset() const override { return path_.string(); }
+  std::string dataset() const override { return file_.path().string(); }
   std::string split() const override { return "file"; }
   std::vector<tasks::MetricSpec> metrics() const override {
     std::vector<tasks::MetricSpec> m;
@@ -67,10 +58,7 @@ class PplByPosition final : public tasks::Task {
   }
 
   void load(const std::string&) override {
-    std::string text = datasets::read_text_file(path_);
-    if (sha256_hex(text) != sha256_)
-      fail("ppl_by_position: {} changed since the task was made (sha256 was {})", path_.string(), sha256_);
-    text_ = std::move(text);
+    text_ = file_.read_unchanged();
     word_starts_.clear();
     for (size_t i = 0; i < text_.size(); i++)
       if (!is_space(text_[i]) && (i == 0 || is_space(text_[i - 1]))) word_starts_.push_back(i);
@@ -137,9 +125,7 @@ class PplByPosition final : public tasks::Task {
   void check_doc(int64_t doc) const {
     if (doc < 0 || doc >= size()) fail("task {}: doc {} is outside 0..{}", name(), doc, size() - 1);
   }
-  std::filesystem::path path_;
-  std::string sha256_;
-  size_t bytes_ = 0;
+  tasks::NamedTextFile file_;
   std::string text_;
   std::vector<size_t> word_starts_;
   int64_t ctx_ = 0;

@@ -15,10 +15,9 @@
 
 #include <filesystem>
 
-#include "datasets/text_file.h"
 #include "engine/error.h"
 #include "tasks/builtin.h"
-#include "engine/sha256.h"
+#include "tasks/named_text_file.h"
 #include "tasks/text_util.h"
 
 namespace supra::tasks {
@@ -27,24 +26,16 @@ namespace {
 
 class PerplexityText final : public Task {
  public:
-  explicit PerplexityText(const std::string& path) : path_(path) {
-    if (path.empty()) fail("perplexity: no file given (use perplexity:<path to a UTF-8 text file>)");
-    const std::string text = datasets::read_text_file(path_);
-    if (text.empty()) fail("perplexity: {} is empty", path_.string());
-    sha256_ = sha256_hex(text);
-    bytes_ = text.size();
-  }
+  explicit PerplexityText(const std::string& path) : file_("perplexity", path) {}
 
-  std::string name() const override {
-    return "perplexity:" + path_.filename().string() + "@" + sha256_.substr(0, 12);
-  }
+  std::string name() const override { return file_.task_name(); }
   int version() const override { return 1; }
   std::string description() const override {
     return fmt::format("perplexity of the text file {} ({} bytes, sha256 {}) as one rolling document: word/byte/token "
                        "perplexity, bits per byte",
-                       path_.string(), bytes_, sha256_);
+                       file_.path().string(), file_.bytes(), file_.sha256());
   }
-  std::string dataset() const override { return path_.string(); }
+  std::string dataset() const override { return file_.path().string(); }
   std::string split() const override { return "file"; }
   std::vector<MetricSpec> metrics() const override {
     return {{"word_perplexity", Aggregation::WeightedPerplexity, false},
@@ -54,9 +45,7 @@ class PerplexityText final : public Task {
   }
 
   void load(const std::string&) override {
-    std::string text = datasets::read_text_file(path_);
-    if (sha256_hex(text) != sha256_)
-      fail("perplexity: {} changed since the task was made (sha256 was {})", path_.string(), sha256_);
+    std::string text = file_.read_unchanged();
     words_ = py_split_ws_count(text);
     text_ = std::move(text);
     loaded_ = true;
@@ -88,9 +77,7 @@ class PerplexityText final : public Task {
     if (!loaded_) fail("task {}: load() must be called before its documents are used", name());
     if (doc != 0) fail("task {}: doc {} is outside 0..0", name(), doc);
   }
-  std::filesystem::path path_;
-  std::string sha256_;
-  size_t bytes_ = 0;
+  NamedTextFile file_;
   std::string text_;
   size_t words_ = 0;
   bool loaded_ = false;

@@ -5,12 +5,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
 namespace supra::test {
+
+// A fresh path in the temp folder, unique to this test process: "supra_<group>_<pid>_<name>", with any earlier file
+// of that name and its SQLite -wal/-shm companions removed.
+inline std::filesystem::path fresh_temp(const std::string& group, const std::string& name) {
+  namespace fs = std::filesystem;
+  const fs::path p = fs::temp_directory_path() / ("supra_" + group + "_" + std::to_string(::getpid()) + "_" + name);
+  for (const char* ext : {"", "-wal", "-shm"}) fs::remove(p.string() + ext);
+  return p;
+}
 
 inline pid_t spawn_cli(const std::vector<std::string>& args, const std::string& log_path) {
   const pid_t pid = fork();

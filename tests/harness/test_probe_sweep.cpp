@@ -12,11 +12,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path tmp(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("supra_probe_" + std::to_string(::getpid()) + "_" + name);
-  for (const char* ext : {"", "-wal", "-shm"}) fs::remove(p.string() + ext);
-  return p;
-}
+fs::path tmp(const std::string& name) { return fresh_temp("probe", name); }
 
 const std::string kModel = std::string(SUPRA_SOURCE_DIR) + "/models/stories260K/stories260K.bin";
 

@@ -17,11 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path tmp(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("supra_resume_" + std::to_string(::getpid()) + "_" + name);
-  for (const char* ext : {"", "-wal", "-shm"}) fs::remove(p.string() + ext);
-  return p;
-}
+fs::path tmp(const std::string& name) { return fresh_temp("resume", name); }
 
 std::vector<std::string> metrics_of(const fs::path& db) {
   std::vector<std::string> out;

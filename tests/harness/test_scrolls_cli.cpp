@@ -17,11 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path tmp(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("supra_scrolls_cli_" + std::to_string(::getpid()) + "_" + name);
-  for (const char* ext : {"", "-wal", "-shm"}) fs::remove(p.string() + ext);
-  return p;
-}
+fs::path tmp(const std::string& name) { return fresh_temp("scrolls_cli", name); }
 
 fs::path write(const std::string& name, const std::string& text) {
   const fs::path p = tmp(name);

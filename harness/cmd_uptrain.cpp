@@ -33,6 +33,7 @@ void register_uptrain(CLI::App& app) {
     bool resume = false;
     int64_t log_every = 10;
     int64_t stop_after = 0;
+    bool eval_only = false;
   };
   auto args = std::make_shared<Args>();
   train::TrainOptions& o = args->o;
@@ -66,14 +67,17 @@ void register_uptrain(CLI::App& app) {
   cmd->add_option("--stop-after", args->stop_after,
                   "stop (and save) after this step of the schedule; finish later with --resume")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--eval-only", args->eval_only,
+               "print the validation loss and perplexity of --from (in the training framing) and exit; writes nothing");
   cmd->add_flag("--resume", args->resume, "continue from --out/train_state/state.safetensors (same settings)");
   cmd->callback([args] {
     const train::TrainOptions& o = args->o;
     const int threads = args->threads > 0 ? args->threads : int(std::max(1u, std::thread::hardware_concurrency()));
     make_cpu_backend(threads);  // sets the OpenMP and OpenBLAS thread counts
     const fs::path state = fs::path(args->out) / "train_state" / "state.safetensors";
+    if (args->eval_only && args->val.empty()) fail("--eval-only needs --val");
     if (args->resume && !fs::exists(state)) fail("{}: --resume given but there is no training state", state.string());
-    if (!args->resume && fs::exists(state))
+    if (!args->resume && !args->eval_only && fs::exists(state))
       fail("{}: a training state exists; pass --resume to continue it, or choose another --out", state.string());
 
     LoadOptions lo;
@@ -109,6 +113,13 @@ void register_uptrain(CLI::App& app) {
     std::fflush(stdout);
 
     train::Trainer trainer(base, o, data, val.get());
+    if (args->eval_only) {
+      // A baseline in exactly the framing training reports (e.g. the teacher's), for comparison with val_ppl.
+      const double vl = trainer.evaluate();
+      std::printf("eval-only %s: val_loss %.4f  val_ppl %.4f over %lld sequences of %d\n", args->from.c_str(), vl,
+                  std::exp(vl), (long long)val->n_sequences(), o.seq);
+      return;
+    }
     if (args->resume) {
       trainer.resume(args->out);
       std::printf("resumed at step %lld (%lld tokens)\n", (long long)trainer.step(), (long long)trainer.tokens());

@@ -9,18 +9,12 @@
 #include "engine/checkpoint.h"
 #include "engine/checkpoint_io.h"
 #include "engine/error.h"
+#include "engine/splitmix64.h"
 #include "engine/sha256.h"
 
 namespace supra {
 
 namespace {
-
-inline uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
 
 enum class Dist {
   // Irwin-Hall sum of 4 uniforms scaled to std `scale`: bell-shaped, bounded at 3.46 std, one hash per value.

@@ -11,19 +11,13 @@
 #include <random>
 
 #include "engine/error.h"
+#include "engine/splitmix64.h"
 #include "harness/commands.h"
 #include "harness/engine_options.h"
 
 namespace supra {
 
 namespace {
-
-inline uint64_t mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
 
 // Index drawn from softmax(logits / temperature); temperature 0 is the argmax (first on ties).
 int32_t draw(const float* logits, int V, double temperature, std::mt19937_64& rng, std::vector<double>& p) {
@@ -88,7 +82,7 @@ void register_sample(CLI::App& app) {
     std::map<int64_t, std::vector<int32_t>> done;  // finished, waiting for their turn to be written
     auto start = [&](Slot& sl) {
       sl.story = next_story++;
-      sl.rng.seed(mix(args->seed ^ mix(uint64_t(sl.story))));
+      sl.rng.seed(splitmix64(args->seed ^ splitmix64(uint64_t(sl.story))));
       sl.ids.assign(1, tok.bos_id());
       sl.state = m.new_state();
     };

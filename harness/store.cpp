@@ -171,6 +171,19 @@ void Store::exec(const std::string& sql) {
   }
 }
 
+// One IMMEDIATE transaction around `body`: committed when it returns, rolled back when it throws, so a batch of rows
+// is either all in the store or none of it (a killed or failing run loses no finished batch and leaves no half).
+void Store::transaction(const std::function<void()>& body) {
+  exec("BEGIN IMMEDIATE");
+  try {
+    body();
+    exec("COMMIT");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
 void Store::migrate() {
   int version = 0;
   {
@@ -190,15 +203,10 @@ void Store::migrate() {
     fail("{}: written by a newer supra-eval (store schema {}, this build knows up to {}); use a newer build",
          path_, version, kSchemaVersion);
   for (int v = version; v < kSchemaVersion; v++) {
-    exec("BEGIN IMMEDIATE");
-    try {
+    transaction([&] {
       exec(kMigrations[size_t(v)]);
       exec("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', '" + std::to_string(v + 1) + "')");
-      exec("COMMIT");
-    } catch (...) {
-      exec("ROLLBACK");
-      throw;
-    }
+    });
   }
 }
 
@@ -239,8 +247,7 @@ std::set<int64_t> Store::finished_docs(int64_t run_id) {
 
 void Store::write_docs(int64_t run_id, const std::vector<DocResult>& docs) {
   if (docs.empty()) return;
-  exec("BEGIN IMMEDIATE");
-  try {
+  transaction([&] {
     Stmt s(db_, path_,
            "INSERT INTO samples(run_id, doc, request, type, n_input, n_kept, n_dropped, logprob, is_greedy, generated, "
            "truncation) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
@@ -262,11 +269,7 @@ void Store::write_docs(int64_t run_id, const std::vector<DocResult>& docs) {
     Stmt u(db_, path_, "UPDATE runs SET updated_at = ? WHERE id = ?");
     u.bind(1, now_utc()).bind(2, run_id);
     u.step();
-    exec("COMMIT");
-  } catch (...) {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    throw;
-  }
+  });
 }
 
 std::map<std::string, std::vector<std::pair<double, double>>> Store::doc_metrics(int64_t run_id) {
@@ -278,8 +281,7 @@ std::map<std::string, std::vector<std::pair<double, double>>> Store::doc_metrics
 }
 
 void Store::finish_run(int64_t run_id, const std::vector<MetricRow>& metrics) {
-  exec("BEGIN IMMEDIATE");
-  try {
+  transaction([&] {
     Stmt del(db_, path_, "DELETE FROM metrics WHERE run_id = ?");
     del.bind(1, run_id);
     del.step();
@@ -297,11 +299,7 @@ void Store::finish_run(int64_t run_id, const std::vector<MetricRow>& metrics) {
     Stmt u(db_, path_, "UPDATE runs SET status = 'finished', finished_at = ?, updated_at = ? WHERE id = ?");
     u.bind(1, now).bind(2, now).bind(3, run_id);
     u.step();
-    exec("COMMIT");
-  } catch (...) {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    throw;
-  }
+  });
 }
 
 std::vector<MetricRow> Store::metrics(int64_t run_id) {
@@ -333,9 +331,8 @@ int64_t Store::open_train_run(const std::string& model_out, const std::string& b
                               const std::string& base_sha256, const nlohmann::json& config, const std::string& git_rev,
                               int64_t resume_step) {
   const std::string now = now_utc();
-  exec("BEGIN IMMEDIATE");
-  try {
-    int64_t id = -1;
+  int64_t id = -1;
+  transaction([&] {
     if (resume_step >= 0) {
       Stmt q(db_, path_, "SELECT id FROM train_runs WHERE model_out = ? ORDER BY id DESC LIMIT 1");
       q.bind(1, model_out);
@@ -358,18 +355,13 @@ int64_t Store::open_train_run(const std::string& model_out, const std::string& b
       ins.step();
       id = sqlite3_last_insert_rowid(db_);
     }
-    exec("COMMIT");
-    return id;
-  } catch (...) {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    throw;
-  }
+  });
+  return id;
 }
 
 void Store::log_train_steps(int64_t run_id, const std::vector<TrainLogRow>& rows) {
   if (rows.empty()) return;
-  exec("BEGIN IMMEDIATE");
-  try {
+  transaction([&] {
     Stmt s(db_, path_,
            "INSERT OR REPLACE INTO train_log(run_id, step, tokens, lr, loss, grad_norm, val_loss, val_ppl, seconds) "
            "VALUES (?,?,?,?,?,?,?,?,?)");
@@ -383,11 +375,7 @@ void Store::log_train_steps(int64_t run_id, const std::vector<TrainLogRow>& rows
     Stmt u(db_, path_, "UPDATE train_runs SET updated_at = ? WHERE id = ?");
     u.bind(1, now_utc()).bind(2, run_id);
     u.step();
-    exec("COMMIT");
-  } catch (...) {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    throw;
-  }
+  });
 }
 
 void Store::finish_train_run(int64_t run_id) {

@@ -4,6 +4,7 @@
 // its requests and metrics, so a killed run resumes with nothing lost, recomputed or duplicated.
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -106,6 +107,7 @@ class Store {
 
  private:
   void exec(const std::string& sql);
+  void transaction(const std::function<void()>& body);
   void migrate();
 
   std::string path_;

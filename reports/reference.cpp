@@ -106,6 +106,7 @@ ReportReference parse_reference(const std::string& text, const std::string& orig
     const json& eff = need(j, "effective_context", "the file", origin);
     r.effective_threshold = need(eff, "threshold", "effective_context", origin).get<double>();
     r.effective_max_rise_pct = need(eff, "max_rise_pct", "effective_context", origin).get<double>();
+    r.effective_tasks = need(eff, "tasks", "effective_context", origin).get<std::vector<std::string>>();
     if (r.effective_max_rise_pct < 0)
       fail("{}: effective_context.max_rise_pct must be >= 0, got {}", origin, r.effective_max_rise_pct);
 

@@ -50,6 +50,7 @@ struct ReportReference {
   // above the best value at any shorter swept length; the effective length is the largest swept length up to which
   // every length passes.
   double effective_threshold = 0, effective_max_rise_pct = 0;
+  std::vector<std::string> effective_tasks;  // task GLOB patterns that get an effective context length
 
   bool is_percent(const std::string& metric) const;
 };

@@ -456,7 +456,7 @@ Table effective_ctx_table(sqlite3* db, const ReportReference& ref) {
   t.caption = fmt::format(
       "Largest swept context length up to which every swept length passes: a higher-is-better score at >= {} "
       "(display units), a perplexity at most {}% above its best value at any shorter length. Per model, mode and "
-      "task (its headline metric), for tasks swept over two or more lengths.",
+      "long-context task (its headline metric), for tasks swept over two or more lengths.",
       ref.effective_threshold, ref.effective_max_rise_pct);
   t.cols = {text_col("Model", "model"),           text_col("Mode", "mode"),
             text_col("Task", "task"),             text_col("Metric", "metric"),

@@ -61,6 +61,7 @@ CREATE TABLE report_ref_nlu_columns (position INTEGER PRIMARY KEY, task TEXT NOT
 CREATE TABLE report_ref_long_tasks (position INTEGER PRIMARY KEY, task TEXT NOT NULL, metric TEXT NOT NULL,
                                     label TEXT NOT NULL);
 CREATE TABLE report_ref_effective (threshold REAL NOT NULL, max_rise_pct REAL NOT NULL);  -- one row
+CREATE TABLE report_ref_effective_tasks (pattern TEXT PRIMARY KEY);  -- task GLOB patterns
 CREATE TABLE report_ref_paper_rows (
   tbl INTEGER NOT NULL,        -- 1 or 2: the paper's table
   position INTEGER NOT NULL,   -- row order in the paper
@@ -78,7 +79,8 @@ CREATE TABLE report_ref_paper_values (
 
 const char* kRefTableNames[] = {"report_ref_models",     "report_ref_metrics",        "report_ref_primary_metric",
                                 "report_ref_nlu_columns", "report_ref_long_tasks",    "report_ref_paper_rows",
-                                "report_ref_paper_values", "report_ref_effective"};
+                                "report_ref_paper_values", "report_ref_effective",
+                                "report_ref_effective_tasks"};
 
 // Columns of v_cells and v_primary (one row per finished run's metric).
 const char* kCellColumns =
@@ -341,7 +343,8 @@ SELECT model_label AS model, model_name, mode, task, ctx, train_ctx, beyond_trai
 FROM v_cells WHERE task GLOB 'ppl_by_position*' AND metric GLOB 'ppl_pos_[0-9]*')sql"});
 
   v.push_back({"v_effective_ctx", "RULER-style effective context length per (model, mode, task)", R"sql(
--- v_effective_ctx: per (model, mode, task) with its primary metric at two or more context lengths: the largest swept
+-- v_effective_ctx: per (model, mode, task) of a long-context task (a pattern of report_ref_effective_tasks) with its
+-- primary metric at two or more context lengths: the largest swept
 -- length up to which every swept length passes (NULL when the shortest already fails). A higher-is-better score
 -- passes at >= report_ref_effective.threshold (display units); a lower-is-better one while it is at most
 -- max_rise_pct percent above the best (lowest) value at any length up to it. first_fail_ctx: the shortest failing
@@ -349,7 +352,8 @@ FROM v_cells WHERE task GLOB 'ppl_by_position*' AND metric GLOB 'ppl_pos_[0-9]*'
 CREATE VIEW v_effective_ctx AS
 WITH s AS (
   SELECT model_label AS model, mode, task, metric, ctx, display AS value, higher_is_better, train_ctx
-  FROM v_primary WHERE display IS NOT NULL),
+  FROM v_primary WHERE display IS NOT NULL
+    AND EXISTS (SELECT 1 FROM report_ref_effective_tasks p WHERE task GLOB p.pattern)),
 judged AS (
   SELECT s.*,
          CASE WHEN s.higher_is_better THEN s.value >= (SELECT threshold FROM report_ref_effective)
@@ -434,6 +438,12 @@ void fill_reference(sqlite3* db, const ReportReference& ref) {
     Query q(db, "INSERT INTO report_ref_effective(threshold, max_rise_pct) VALUES (?,?)");
     q.bind(1, ref.effective_threshold).bind(2, ref.effective_max_rise_pct);
     q.step();
+    Query t(db, "INSERT OR REPLACE INTO report_ref_effective_tasks(pattern) VALUES (?)");
+    for (const std::string& p : ref.effective_tasks) {
+      t.reset();
+      t.bind(1, p);
+      t.step();
+    }
   }
 
   Query row(db, "INSERT INTO report_ref_paper_rows(tbl, position, paper_model, mode, train_ctx, avg) VALUES (?,?,?,?,?,?)");

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The main job on the bundled model (README.md): build, then a context-length sweep and softmax vs SUPRA speed.
-#   1. greedy generation from the bundled softmax model;
-#   2. a sweep of NLU tasks (first 100 documents each) and rolling perplexity of a real text at context lengths
-#      128, 256, 512 (the model's training length) and 1024 (beyond it) into out/quickstart/results.sqlite;
-#      it resumes where it stopped if interrupted;
-#   3. prefill/decode speed and memory of softmax vs SUPRA attention at growing context lengths (into the store);
-#   4. the report: the paper's tables and plots regenerated from the store, as Markdown, CSV, LaTeX and HTML.
-# Results land in out/quickstart/. Set BUILD_DIR to reuse another build folder.
+# The main job on the two bundled models (README.md): the softmax stories260K and its SUPRA twin uptrained by this
+# tool (models/stories260K-supra), swept over context lengths from 128 to 4096 (8x their training length of 512).
+#   1. greedy generation from both models;
+#   2. NLU tasks (first 100 documents each) at 128, 512, 2048 and 4096;
+#   3. perplexity by position of held-out teacher text (models/stories260K-supra/data/heldout_s3.txt, never trained
+#      on) at 128 .. 4096: where each model stops using its context;
+#   4. passkey and key-value retrieval probes at 256 .. 4096 (prompts sized to each length);
+#   5. prefill/decode speed and memory of both models at 128 .. 8192;
+#   6. the report: tables and plots regenerated from the store (Markdown, CSV, LaTeX, HTML).
+# Everything lands in out/quickstart/results.sqlite; an interrupted job resumes where it stopped. BUILD_DIR picks
+# another build folder. About 15-20 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -14,22 +17,36 @@ build_dir=${BUILD_DIR:-build}
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build_dir" -j"$(nproc)" --target supra-eval
 bin="$build_dir/supra-eval"
-model=models/stories260K/stories260K.bin
-text=datasets/text/lambada_passages_150.txt
+softmax=models/stories260K/stories260K.bin
+supra=models/stories260K-supra
+heldout=$supra/data/heldout_s3.txt
 out=out/quickstart
+db=$out/results.sqlite
 mkdir -p "$out"
 
-echo "== generate (greedy, softmax) =="
-"$bin" generate --model "$model" --prompt "Once upon a time" --max-tokens 60 | tee "$out/generate.txt"
+echo "== generate (greedy): softmax, then SUPRA =="
+for m in "$softmax" "$supra"; do
+  "$bin" generate --model "$m" --prompt "Once upon a time" --max-tokens 60
+done | tee "$out/generate.txt"
 
-echo "== sweep: tasks x context lengths into $out/results.sqlite =="
-"$bin" sweep --models "$model" --tasks "arc_easy,copa,hellaswag,lambada_openai,perplexity:$text" \
-  --ctx 128,256,512,1024 --limit 100 --db "$out/results.sqlite" | tee "$out/summary.md"
+echo "== NLU tasks x context lengths into $db =="
+"$bin" sweep --models "$softmax,$supra" --tasks arc_easy,copa,hellaswag,lambada_openai \
+  --ctx 128,512,2048,4096 --limit 100 --db "$db" | tee "$out/summary_nlu.md"
 
-echo "== speed and memory: softmax vs SUPRA (stories260K shape; SUPRA feature maps freshly initialised) =="
-"$bin" bench --model "$model" --modes softmax,supra --ctx 128,512,2048,8192 --decode-tokens 64 \
-  --json "$out/bench.json" --db "$out/results.sqlite" | tee "$out/bench.md"
+echo "== perplexity by position of held-out text =="
+"$bin" sweep --models "$softmax,$supra" --tasks "ppl_by_position:$heldout" \
+  --ctx 128,256,512,1024,2048,4096 --limit 12 --db "$db" | tee "$out/summary_ppl.md"
 
-echo "== report (tables, plots, HTML) from $out/results.sqlite =="
-"$bin" report --db "$out/results.sqlite" --out "$out/report"
+echo "== passkey and key-value retrieval probes =="
+"$bin" sweep --models "$softmax,$supra" --tasks passkey,kv_retrieval \
+  --ctx 256,512,1024,2048,4096 --limit 10 --db "$db" | tee "$out/summary_probes.md"
+
+echo "== speed and memory: softmax vs SUPRA =="
+{
+  "$bin" bench --model "$softmax" --modes softmax --ctx 128,512,2048,8192 --decode-tokens 64 --db "$db"
+  "$bin" bench --model "$supra" --modes supra --ctx 128,512,2048,8192 --decode-tokens 64 --db "$db"
+} | tee "$out/bench.md"
+
+echo "== report (tables, plots, HTML) from $db =="
+"$bin" report --db "$db" --out "$out/report"
 echo "results in $out/; open $out/report/report.html in a browser"

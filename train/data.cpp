@@ -3,17 +3,9 @@
 #include <fstream>
 
 #include "engine/error.h"
+#include "engine/splitmix64.h"
 
 namespace supra::train {
-
-namespace {
-inline uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-}  // namespace
 
 std::vector<int32_t> tokenize_lines(const std::string& file, const Tokenizer& tok) {
   std::ifstream in(file, std::ios::binary);

@@ -921,8 +921,9 @@ TEST_CASE("the effective context length is the longest length up to which every 
   CHECK(got.at({"stories260K", "passkey_d50"}) == std::pair<int64_t, int64_t>{256, 512});
   // Llama qasper F1 23.12 / 27.50 / 6.25: the shortest already fails the threshold.
   CHECK(got.at({"Llama-2-7b-hf", "qasper"}) == std::pair<int64_t, int64_t>{-1, 2048});
-  // A task at one length has no row (passkey_d100 at 256 only).
+  // A task at one length has no row (passkey_d100 at 256 only); nor has a short-input NLU task (piqa at 256, 512).
   CHECK(got.count({"stories260K", "passkey_d100"}) == 0);
+  CHECK(got.count({"stories260K", "piqa"}) == 0);
 
   const Csv csv = read_csv(known_report() / "tables" / "effective_context.csv");
   const auto& row = csv.row("task", "passkey_d50");

@@ -185,7 +185,8 @@ std::string render_line_plot(const LinePlot& p) {
   }
   {
     // Some room above and below the data, so markers do not sit on the frame (not below 0 when data is >= 0).
-    const double pad = (ymax > ymin ? ymax - ymin : std::max(1e-9, std::abs(ymax))) * 0.04;
+    // Flat data gets a readable range around its value (0 to 1 for all zeros) instead of a sliver of rounding.
+    const double pad = ymax > ymin ? (ymax - ymin) * 0.04 : (ymax == 0 ? 1.0 : std::abs(ymax) * 0.1);
     ymin = (ymin >= 0 && ymin - pad < 0) ? 0 : ymin - pad;
     ymax += pad;
   }

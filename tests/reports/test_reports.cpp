@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -944,4 +945,22 @@ TEST_CASE("a perplexity passes while within the allowed rise over its best short
   CHECK(q.i64(0) == 512);
   CHECK(q.i64(1) == 1024);
   CHECK(q.i64(2) == 0);
+}
+
+TEST_CASE("a flat series gets a readable y range: all zeros span 0 to 1, not a sliver of rounding", "[reports]") {
+  LinePlot p;
+  p.title = "flat";
+  p.log2_x = true;
+  PlotSeries s;
+  s.label = "m";
+  for (double x : {256.0, 512.0, 1024.0}) s.points.push_back({x, 0.0});
+  p.series.push_back(s);
+  const std::string svg = render_line_plot(p);
+  const std::regex sci("[0-9]e-[0-9]");
+  CHECK_FALSE(std::regex_search(svg, sci));  // no 5e-11 tick labels
+  CHECK(svg.find(">1<") != std::string::npos);
+  p.series[0].points = {{256, 42}, {512, 42}};
+  const std::string svg42 = render_line_plot(p);
+  CHECK(svg42.find(">42<") != std::string::npos);
+  CHECK_FALSE(std::regex_search(svg42, sci));
 }

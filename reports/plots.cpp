@@ -42,6 +42,17 @@ struct Styler {
     s.dashed = s.square = mode == "supra";
     return s;
   }
+  // The series of (model, mode) for rows ordered by model and mode: a new one (also listed in plot.series) when the
+  // pair differs from the previous row's (`prev` holds that row's key).
+  PlotSeries& series_of_row(LinePlot& p, Plot& plot, std::string& prev, const std::string& model,
+                            const std::string& mode) const {
+    if (key(model, mode) != prev) {
+      p.series.push_back(series(model, mode, series_label(model, mode)));
+      plot.series.push_back(p.series.back().label);
+      prev = key(model, mode);
+    }
+    return p.series.back();
+  }
 };
 
 std::string fmt_opt(std::optional<double> v, int p) { return v ? fmt::format("{:.{}f}", *v, p) : "–"; }
@@ -76,12 +87,7 @@ void metric_vs_ctx(sqlite3* db, const ReportReference& ref, std::vector<Plot>& o
     bool hollow = false;
     Plot plot;
     while (q.step()) {
-      const std::string key = q.text(0) + "\x1f" + q.text(1);
-      if (key != prev) {
-        p.series.push_back(st.series(q.text(0), q.text(1), series_label(q.text(0), q.text(1))));
-        plot.series.push_back(p.series.back().label);
-        prev = key;
-      }
+      st.series_of_row(p, plot, prev, q.text(0), q.text(1));
       if (q.is_null(3)) continue;
       PlotPoint pt{double(q.i64(2)), q.f64(3), q.i64(6) != 0,
                    fmt::format("{} · ctx {}: {} ± {} (n={}){}", p.series.back().label, q.i64(2), fmt_opt(q.f64(3), 2),
@@ -182,12 +188,7 @@ void ppl_by_position(sqlite3* db, std::vector<Plot>& out) {
     std::string prev;
     Plot plot;
     while (q.step()) {
-      const std::string key = q.text(0) + "\x1f" + q.text(1);
-      if (key != prev) {
-        p.series.push_back(st.series(q.text(0), q.text(1), series_label(q.text(0), q.text(1))));
-        plot.series.push_back(p.series.back().label);
-        prev = key;
-      }
+      st.series_of_row(p, plot, prev, q.text(0), q.text(1));
       p.series.back().points.push_back({double(q.i64(2)), q.f64(3), false, ""});
     }
     plot.id = fmt::format("ppl_position_{}_ctx{}", slug(task), ctx);

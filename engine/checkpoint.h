@@ -15,7 +15,7 @@ struct Checkpoint {
   ModelConfig config;
   ModelWeights weights;     // host tensors: mmapped views or owned buffers
   std::string path;         // what the user named (file or folder)
-  std::string tokenizer;    // sentencepiece .model found beside the weights or given; empty when none
+  std::string tokenizer;    // sentencepiece .model or llama2.c tokenizer.bin, found beside or given; empty: none
   std::string fingerprint;  // sha256 of the weight files' bytes (hex), filled by checkpoint_sha256()
 };
 

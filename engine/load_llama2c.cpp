@@ -2,6 +2,8 @@
 // The file is mmapped and every weight is a view into it.
 #include <cstring>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "engine/checkpoint.h"
 #include "engine/checkpoint_io.h"
@@ -9,6 +11,30 @@
 #include "engine/mapped_file.h"
 
 namespace supra {
+
+namespace {
+
+// llama2.c's own tokenizer beside the weights, for when there is no sentencepiece .model there (that one wins, so
+// results made with it stay the same): `tokenizer.bin`, else the only `tok*.bin` (llama2.c names custom
+// vocabularies tok<N>.bin) other than the weights file; empty when there is none or more than one.
+std::string find_llama2c_tokenizer(const std::string& weights) {
+  namespace fs = std::filesystem;
+  const fs::path w(weights);
+  const fs::path dir = w.parent_path().empty() ? fs::path(".") : w.parent_path();
+  std::error_code ec;
+  if (fs::is_regular_file(dir / "tokenizer.bin", ec) && !fs::equivalent(dir / "tokenizer.bin", w, ec))
+    return (dir / "tokenizer.bin").string();
+  std::vector<std::string> found;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (e.is_regular_file(ec) && name.rfind("tok", 0) == 0 && e.path().extension() == ".bin" &&
+        !fs::equivalent(e.path(), w, ec))
+      found.push_back(e.path().string());
+  }
+  return found.size() == 1 ? found[0] : std::string();
+}
+
+}  // namespace
 
 Checkpoint load_llama2c(const std::string& file) {
   MappedFile m = map_file(file);
@@ -102,6 +128,7 @@ Checkpoint load_llama2c(const std::string& file) {
 
   c.validate(file);
   ck.tokenizer = find_tokenizer(std::filesystem::path(file).parent_path().string());
+  if (ck.tokenizer.empty()) ck.tokenizer = find_llama2c_tokenizer(file);
   return ck;
 }
 

@@ -1,37 +1,34 @@
+// Tokenizer: tells the kind of tokenizer file by its first bytes and forwards to that kind.
 #include "engine/tokenizer.h"
 
-#include <sentencepiece_processor.h>
+#include <fstream>
 
 #include "engine/error.h"
+#include "engine/tokenizer_kinds.h"
 
 namespace supra {
 
-Tokenizer::Tokenizer(const std::string& model_path)
-    : path_(model_path), sp_(std::make_unique<sentencepiece::SentencePieceProcessor>()) {
-  const auto status = sp_->Load(model_path);
-  if (!status.ok()) fail("{}: cannot load the sentencepiece tokenizer: {}", model_path, status.ToString());
+namespace {
+
+std::unique_ptr<Tokenizer::Impl> open_any(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("{}: cannot open the tokenizer file", path);
+  char head[4] = {};
+  in.read(head, sizeof head);
+  if (looks_like_llama2c_tokenizer(std::string_view(head, size_t(in.gcount())))) return open_llama2c_tokenizer(path);
+  return open_sentencepiece_tokenizer(path);
+}
+
+}  // namespace
+
+Tokenizer::Tokenizer(const std::string& path) : path_(path), impl_(open_any(path)) {}
+
+Tokenizer::Tokenizer(std::string path, std::unique_ptr<Impl> impl) : path_(std::move(path)), impl_(std::move(impl)) {
+  if (!impl_) fail("{}: no tokenizer implementation given", path_);
 }
 
 Tokenizer::~Tokenizer() = default;
-
-std::vector<int32_t> Tokenizer::encode(std::string_view text) const {
-  std::vector<int> ids;
-  const auto status = sp_->Encode(text, &ids);
-  if (!status.ok()) fail("{}: cannot encode text: {}", path_, status.ToString());
-  return {ids.begin(), ids.end()};
-}
-
-std::string Tokenizer::decode(const std::vector<int32_t>& ids) const {
-  std::vector<int> v(ids.begin(), ids.end());
-  std::string out;
-  const auto status = sp_->Decode(v, &out);
-  if (!status.ok()) fail("{}: cannot decode ids: {}", path_, status.ToString());
-  return out;
-}
-
-std::string Tokenizer::piece(int32_t id) const { return sp_->IdToPiece(id); }
-int Tokenizer::bos_id() const { return sp_->bos_id(); }
-int Tokenizer::eos_id() const { return sp_->eos_id(); }
-int Tokenizer::vocab_size() const { return sp_->GetPieceSize(); }
+Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
+Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 
 }  // namespace supra

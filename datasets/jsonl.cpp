@@ -4,7 +4,7 @@
 #include <fmt/ranges.h>
 
 #include "datasets/text_file.h"
-#include "engine/error.h"
+#include "core/error.h"
 
 namespace supra::datasets {
 

@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "datasets/registry.h"
-#include "engine/error.h"
+#include "core/error.h"
 
 namespace supra::datasets {
 

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "datasets/csv.h"
-#include "engine/error.h"
+#include "core/error.h"
 
 namespace supra::datasets {
 

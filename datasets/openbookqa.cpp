@@ -1,7 +1,7 @@
 #include "datasets/openbookqa.h"
 
 #include "datasets/text_file.h"
-#include "engine/error.h"
+#include "core/error.h"
 
 namespace supra::datasets {
 

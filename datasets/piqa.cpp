@@ -2,7 +2,7 @@
 
 #include "datasets/jsonl.h"
 #include "datasets/text_file.h"
-#include "engine/error.h"
+#include "core/error.h"
 
 namespace supra::datasets {
 

@@ -5,8 +5,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "engine/error.h"
-#include "engine/sha256.h"
+#include "core/error.h"
+#include "core/sha256.h"
 
 namespace supra::datasets {
 

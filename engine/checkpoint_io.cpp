@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "engine/error.h"
+#include "core/error.h"
 
 namespace fs = std::filesystem;
 

@@ -1,6 +1,6 @@
 #include "engine/dtype.h"
 
-#include "engine/error.h"
+#include "core/error.h"
 
 namespace supra {
 

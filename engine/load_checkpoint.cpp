@@ -8,8 +8,8 @@
 
 #include "engine/checkpoint.h"
 #include "engine/checkpoint_io.h"
-#include "engine/error.h"
-#include "engine/sha256.h"
+#include "core/error.h"
+#include "core/sha256.h"
 
 namespace fs = std::filesystem;
 

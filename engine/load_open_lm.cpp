@@ -7,7 +7,7 @@
 
 #include "engine/checkpoint.h"
 #include "engine/checkpoint_io.h"
-#include "engine/error.h"
+#include "core/error.h"
 
 namespace fs = std::filesystem;
 

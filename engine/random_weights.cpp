@@ -8,9 +8,9 @@
 
 #include "engine/checkpoint.h"
 #include "engine/checkpoint_io.h"
-#include "engine/error.h"
-#include "engine/splitmix64.h"
-#include "engine/sha256.h"
+#include "core/error.h"
+#include "core/splitmix64.h"
+#include "core/sha256.h"
 
 namespace supra {
 

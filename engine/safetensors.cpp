@@ -7,8 +7,8 @@
 #include <memory>
 #include <set>
 
-#include "engine/error.h"
-#include "engine/mapped_file.h"
+#include "core/error.h"
+#include "core/mapped_file.h"
 
 namespace supra {
 

@@ -7,7 +7,7 @@
 
 #include "engine/checkpoint_io.h"
 #include "engine/checkpoint_writer.h"
-#include "engine/error.h"
+#include "core/error.h"
 
 namespace supra {
 

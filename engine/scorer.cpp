@@ -4,7 +4,7 @@
 #include <map>
 #include <numeric>
 
-#include "engine/error.h"
+#include "core/error.h"
 
 namespace supra {
 

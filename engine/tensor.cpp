@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "engine/error.h"
+#include "core/error.h"
 
 namespace supra {
 

@@ -3,7 +3,7 @@
 
 #include <fstream>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "engine/tokenizer_kinds.h"
 
 namespace supra {

@@ -7,7 +7,7 @@
 #include <queue>
 #include <unordered_map>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "engine/tokenizer_kinds.h"
 
 namespace supra {

@@ -1,7 +1,7 @@
 // The sentencepiece kind of Tokenizer: a ModelProto `.model`, run by libsentencepiece.
 #include <sentencepiece_processor.h>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "engine/tokenizer_kinds.h"
 
 namespace supra {

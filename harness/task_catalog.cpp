@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "scrolls/long_tasks.h"
 
 namespace supra {

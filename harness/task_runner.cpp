@@ -4,18 +4,13 @@
 #include <chrono>
 #include <cmath>
 
-#include "engine/error.h"
+#include "core/build_info.h"
+#include "core/error.h"
 #include "harness/progress.h"
 #include "harness/request_encoding.h"
 #include "scrolls/truncation.h"
 
-#ifndef SUPRA_GIT_REV
-#define SUPRA_GIT_REV "unknown"
-#endif
-
 namespace supra {
-
-std::string harness_git_revision() { return SUPRA_GIT_REV; }
 
 namespace {
 
@@ -164,7 +159,7 @@ RunOutcome run_task(Store& store, EngineSession& s, tasks::Task& task, const Run
                            {"split", task.split()},
                            {"chunk", s.model->options().chunk},
                            {"batch_docs", st.batch_docs}};
-  o.run_id = store.open_run(k, n_docs, s.ckpt.config.train_ctx, config, harness_git_revision());
+  o.run_id = store.open_run(k, n_docs, s.ckpt.config.train_ctx, config, build_git_revision());
   o.n_docs = n_docs;
 
   const std::set<int64_t> done = store.finished_docs(o.run_id);

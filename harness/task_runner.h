@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/engine_options.h"
-#include "harness/store.h"
+#include "harness/engine_session.h"
+#include "store/store.h"
 #include "tasks/task.h"
 
 namespace supra {
@@ -34,8 +34,5 @@ struct RunOutcome {
 };
 
 RunOutcome run_task(Store& store, EngineSession& session, tasks::Task& task, const RunSettings& settings);
-
-// Revision of the harness this binary was built from (configure time).
-std::string harness_git_revision();
 
 }  // namespace supra

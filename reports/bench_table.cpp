@@ -3,7 +3,7 @@
 #include <sqlite3.h>
 
 
-#include "harness/store.h"
+#include "store/store.h"
 #include "reports/sql.h"
 
 namespace supra::reports {

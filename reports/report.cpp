@@ -11,8 +11,8 @@
 
 #include <fmt/format.h>
 
-#include "engine/error.h"
-#include "harness/store.h"
+#include "core/error.h"
+#include "store/store.h"
 #include "reports/sql.h"
 #include "reports/views.h"
 

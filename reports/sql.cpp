@@ -1,6 +1,6 @@
 #include "reports/sql.h"
 
-#include "engine/error.h"
+#include "core/error.h"
 
 namespace supra::reports {
 

@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "reports/bench_table.h"
 #include "reports/sql.h"
 

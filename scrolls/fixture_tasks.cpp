@@ -5,7 +5,7 @@
 //   quality_example  the quality task's prompt and scoring on the one bundled QuALITY article (5 questions).
 #include <algorithm>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "scrolls/long_tasks.h"
 #include "scrolls/scrolls_tasks.h"
 

@@ -11,7 +11,7 @@
 
 #include "datasets/load.h"
 #include "datasets/registry.h"
-#include "engine/error.h"
+#include "core/error.h"
 #include "scrolls/scrolls_tasks.h"
 #include "scrolls/unicode.h"
 #include "tasks/text_util.h"

@@ -24,7 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "datasets/registry.h"
-#include "engine/error.h"
+#include "core/error.h"
 #include "scrolls/long_tasks.h"
 #include "scrolls/probe_grid.h"
 #include "scrolls/scrolls_reader.h"

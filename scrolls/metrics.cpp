@@ -4,7 +4,7 @@
 #include <cmath>
 #include <unordered_map>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "scrolls/normalize.h"
 #include "scrolls/unicode.h"
 

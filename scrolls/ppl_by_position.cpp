@@ -15,7 +15,7 @@
 
 #include <fmt/format.h>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "scrolls/long_tasks.h"
 #include "scrolls/probe_grid.h"
 #include "tasks/named_text_file.h"

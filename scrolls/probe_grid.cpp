@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "engine/error.h"
+#include "core/error.h"
 
 namespace supra::scrolls {
 

@@ -9,8 +9,8 @@
 #include <sstream>
 
 #include "datasets/registry.h"
-#include "engine/error.h"
-#include "engine/sha256.h"
+#include "core/error.h"
+#include "core/sha256.h"
 #include "scrolls/fixtures.h"
 #include "scrolls/long_tasks.h"
 #include "scrolls/metrics.h"

@@ -1,6 +1,6 @@
 #include "scrolls/truncation.h"
 
-#include "engine/error.h"
+#include "core/error.h"
 
 namespace supra::scrolls {
 namespace {

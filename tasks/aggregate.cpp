@@ -14,7 +14,7 @@
 #include <cmath>
 #include <limits>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "tasks/py_random.h"
 #include "tasks/task.h"
 

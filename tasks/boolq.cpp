@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "datasets/load.h"
-#include "engine/error.h"
+#include "core/error.h"
 #include "tasks/builtin.h"
 #include "tasks/multiple_choice.h"
 

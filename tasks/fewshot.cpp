@@ -1,6 +1,6 @@
 #include "tasks/fewshot.h"
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "tasks/py_random.h"
 
 namespace supra::tasks {

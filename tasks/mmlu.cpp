@@ -16,7 +16,7 @@
 
 #include "datasets/load.h"
 #include "datasets/registry.h"
-#include "engine/error.h"
+#include "core/error.h"
 #include "tasks/builtin.h"
 #include "tasks/fewshot.h"
 #include "tasks/multiple_choice.h"

@@ -1,8 +1,8 @@
 #include "tasks/named_text_file.h"
 
 #include "datasets/text_file.h"
-#include "engine/error.h"
-#include "engine/sha256.h"
+#include "core/error.h"
+#include "core/sha256.h"
 
 namespace supra::tasks {
 

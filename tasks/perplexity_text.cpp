@@ -15,7 +15,7 @@
 
 #include <filesystem>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "tasks/builtin.h"
 #include "tasks/named_text_file.h"
 #include "tasks/text_util.h"

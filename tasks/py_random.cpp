@@ -3,7 +3,7 @@
 #include <cmath>
 #include <unordered_set>
 
-#include "engine/error.h"
+#include "core/error.h"
 
 namespace supra::tasks {
 

@@ -3,7 +3,7 @@
 #include <fmt/ranges.h>
 
 #include "datasets/registry.h"
-#include "engine/error.h"
+#include "core/error.h"
 #include "tasks/builtin.h"
 #include "tasks/task.h"
 

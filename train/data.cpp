@@ -2,8 +2,8 @@
 
 #include <fstream>
 
-#include "engine/error.h"
-#include "engine/splitmix64.h"
+#include "core/error.h"
+#include "core/splitmix64.h"
 
 namespace supra::train {
 

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <memory>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "train/ops.h"
 #include "train/supra_attention_grad.h"
 

@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "engine/checkpoint_writer.h"
-#include "engine/error.h"
+#include "core/error.h"
 #include "engine/safetensors.h"
 
 namespace fs = std::filesystem;

@@ -7,7 +7,7 @@
 
 #include "engine/backend.h"
 #include "engine/cpu/cpu_ops.h"
-#include "engine/error.h"
+#include "core/error.h"
 
 extern "C" void openblas_set_num_threads(int);
 

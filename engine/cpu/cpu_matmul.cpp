@@ -11,7 +11,7 @@
 #endif
 
 #include "engine/cpu/cpu_ops.h"
-#include "engine/error.h"
+#include "core/error.h"
 
 namespace supra::cpu {
 

@@ -34,7 +34,7 @@
 #include "engine/backend.h"
 #include "engine/cuda/cuda_backend.h"
 #include "engine/cuda/cuda_kernels.h"
-#include "engine/error.h"
+#include "core/error.h"
 
 namespace supra {
 

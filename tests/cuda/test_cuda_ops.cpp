@@ -10,7 +10,7 @@
 #include <random>
 
 #include "engine/backend.h"
-#include "engine/error.h"
+#include "core/error.h"
 #include "tests/engine/test_util.h"
 #ifdef SUPRA_WITH_CUDA
 #include "engine/cuda/cuda_backend.h"

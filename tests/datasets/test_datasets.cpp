@@ -25,8 +25,8 @@
 #include "datasets/piqa.h"
 #include "datasets/registry.h"
 #include "datasets/text_file.h"
-#include "engine/error.h"
-#include "engine/sha256.h"
+#include "core/error.h"
+#include "core/sha256.h"
 
 namespace fs = std::filesystem;
 namespace ds = supra::datasets;

@@ -15,9 +15,9 @@
 #include "engine/checkpoint.h"
 #include "engine/checkpoint_io.h"
 #include "engine/checkpoint_writer.h"
-#include "engine/error.h"
+#include "core/error.h"
 #include "engine/safetensors.h"
-#include "engine/sha256.h"
+#include "core/sha256.h"
 
 namespace fs = std::filesystem;
 using namespace supra;

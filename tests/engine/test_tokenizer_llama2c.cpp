@@ -19,7 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/checkpoint.h"
-#include "engine/error.h"
+#include "core/error.h"
 #include "engine/tokenizer.h"
 
 namespace fs = std::filesystem;

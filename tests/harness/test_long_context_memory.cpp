@@ -11,7 +11,7 @@
 #include "engine/model.h"
 #include "engine/scorer.h"
 #include "engine/tokenizer.h"
-#include "harness/process_memory.h"
+#include "core/process_memory.h"
 
 using namespace supra;
 

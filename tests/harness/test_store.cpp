@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-#include "harness/store.h"
+#include "store/store.h"
 
 using namespace supra;
 namespace fs = std::filesystem;

@@ -15,7 +15,7 @@
 
 #include <fmt/format.h>
 
-#include "harness/store.h"
+#include "store/store.h"
 #include "reports/bench_table.h"
 #include "reports/report.h"
 #include "reports/sql.h"

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "datasets/registry.h"
-#include "engine/error.h"
+#include "core/error.h"
 #include "scrolls/fixtures.h"
 #include "scrolls/long_tasks.h"
 #include "scrolls/scrolls_reader.h"

@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "scrolls/metrics.h"
 
 using namespace supra::scrolls;

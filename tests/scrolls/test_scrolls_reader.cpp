@@ -8,7 +8,7 @@
 
 #include <unistd.h>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "scrolls/scrolls_reader.h"
 
 using namespace supra::scrolls;

@@ -12,8 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
-#include "engine/error.h"
-#include "engine/sha256.h"
+#include "core/error.h"
+#include "core/sha256.h"
 #include "scrolls/long_tasks.h"
 #include "scrolls/scrolls_tasks.h"
 #include "tasks/fewshot.h"

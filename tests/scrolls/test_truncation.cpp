@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <numeric>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "scrolls/truncation.h"
 
 using namespace supra::scrolls;

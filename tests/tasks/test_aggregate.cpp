@@ -6,7 +6,7 @@
 #include <cmath>
 #include <vector>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "tasks/fewshot.h"
 #include "tasks/py_random.h"
 #include "tasks/task.h"

@@ -7,7 +7,7 @@
 #include <set>
 #include <string>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "tasks/builtin.h"
 #include "tasks/task.h"
 

@@ -6,10 +6,10 @@
 #include <regex>
 #include <sstream>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "engine/scorer.h"
-#include "harness/commands.h"
-#include "harness/engine_options.h"
+#include "cli/commands.h"
+#include "cli/engine_options.h"
 
 namespace supra {
 
@@ -21,7 +21,7 @@ void register_perplexity(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("perplexity", "rolling perplexity of a text file at a context length");
-  args->eng.add_to(*cmd);
+  add_engine_options(*cmd, args->eng);
   cmd->add_option("--file", args->file, "UTF-8 text file")->required();
   cmd->add_option("--ctx", args->ctx, "context length (tokens per window)")->required()->check(CLI::PositiveNumber);
   cmd->callback([args] {

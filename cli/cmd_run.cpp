@@ -4,9 +4,9 @@
 
 #include <fmt/format.h>
 
-#include "engine/error.h"
-#include "harness/commands.h"
-#include "harness/engine_options.h"
+#include "core/error.h"
+#include "cli/commands.h"
+#include "cli/engine_options.h"
 #include "harness/task_catalog.h"
 #include "harness/task_runner.h"
 #include "tasks/task.h"
@@ -107,7 +107,7 @@ void evaluate_model(const EvalArgs& a, const EngineOptions& eng, const std::vect
 void register_run(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
   auto* cmd = app.add_subcommand("run", "evaluate one model on tasks at one or more context lengths");
-  a->eng.add_to(*cmd);
+  add_engine_options(*cmd, a->eng);
   a->add_to(*cmd);
   cmd->add_option("--ctx", a->ctx, "context length(s), e.g. 2048 or 512,1024")->required();
   cmd->callback([a] {
@@ -121,7 +121,7 @@ void register_sweep(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
   auto models = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand("sweep", "models x tasks x context lengths; each cell a resumable run");
-  a->eng.add_to(*cmd, false);
+  add_engine_options(*cmd, a->eng, false);
   a->add_to(*cmd);
   cmd->add_option("--models", *models, "comma-separated models (files or folders); each runs in its own mode")
       ->required();

@@ -12,11 +12,12 @@
 
 #include "engine/backend.h"
 #include "engine/checkpoint.h"
-#include "engine/error.h"
-#include "engine/sha256.h"
+#include "core/error.h"
+#include "core/sha256.h"
 #include "engine/tokenizer.h"
-#include "harness/commands.h"
-#include "harness/store.h"
+#include "cli/commands.h"
+#include "core/build_info.h"
+#include "store/store.h"
 #include "harness/task_runner.h"
 #include "train/data.h"
 #include "train/trainer.h"
@@ -129,7 +130,7 @@ void register_uptrain(CLI::App& app) {
     if (!args->db.empty()) {
       store = std::make_unique<Store>(args->db);
       run_id = store->open_train_run(fs::absolute(args->out).lexically_normal().string(), args->from, base_sha, cfg,
-                                     harness_git_revision(), args->resume ? trainer.step() : -1);
+                                     build_git_revision(), args->resume ? trainer.step() : -1);
     }
     const auto t0 = std::chrono::steady_clock::now();
     const int64_t first = trainer.step();

@@ -3,9 +3,9 @@
 // datasets/data/scrolls_fixtures; a test checks that the committed files equal a fresh conversion.
 #include <cstdio>
 
-#include "harness/commands.h"
+#include "cli/commands.h"
 #include "scrolls/fixtures.h"
-#include "engine/sha256.h"
+#include "core/sha256.h"
 
 namespace supra {
 

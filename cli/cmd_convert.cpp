@@ -6,8 +6,8 @@
 
 #include "engine/checkpoint.h"
 #include "engine/checkpoint_writer.h"
-#include "engine/error.h"
-#include "harness/commands.h"
+#include "core/error.h"
+#include "cli/commands.h"
 
 namespace fs = std::filesystem;
 

@@ -1,4 +1,4 @@
-#include "engine/sha256.h"
+#include "core/sha256.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -7,7 +7,7 @@
 #include <memory>
 #include <vector>
 
-#include "engine/error.h"
+#include "core/error.h"
 
 namespace supra {
 

@@ -1,4 +1,4 @@
-#include "harness/process_memory.h"
+#include "core/process_memory.h"
 
 #include <fstream>
 #include <string>

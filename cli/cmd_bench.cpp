@@ -17,10 +17,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "engine/model.h"
-#include "harness/commands.h"
-#include "harness/engine_options.h"
+#include "cli/commands.h"
+#include "core/build_info.h"
+#include "cli/engine_options.h"
 #include "harness/task_runner.h"
 #include "reports/bench_table.h"
 #ifdef SUPRA_WITH_CUDA
@@ -270,7 +271,7 @@ void register_bench(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("bench", "prefill and decode tokens/s and memory at given context lengths");
-  args->eng.add_to(*cmd, false);
+  add_engine_options(*cmd, args->eng, false);
   cmd->add_option("--shape", args->shape,
                   "random weights of a named shape (llama2-7b, mistral-7b, tiny-85m, stories260K) or "
                   "'dim=768,hidden=2048,layers=12,heads=12,kv_heads=12,vocab=512'");
@@ -427,7 +428,7 @@ void register_bench(CLI::App& app) {
         if (gpu) b.peak_device_mib = r.peak_device_mib;
         b.limit_gflops = lim.gflops;
         b.limit_gbps = lim.gbps;
-        b.git_rev = harness_git_revision();
+        b.git_rev = build_git_revision();
         out.push_back(b);
       }
       reports::insert_bench_rows(args->db, out);

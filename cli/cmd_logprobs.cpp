@@ -2,10 +2,10 @@
 // be checked against ours.
 #include <cstdio>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "engine/scorer.h"
-#include "harness/commands.h"
-#include "harness/engine_options.h"
+#include "cli/commands.h"
+#include "cli/engine_options.h"
 
 namespace supra {
 
@@ -17,7 +17,7 @@ void register_logprobs(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("logprobs", "teacher-forced per-token log-probabilities (TSV)");
-  args->eng.add_to(*cmd);
+  add_engine_options(*cmd, args->eng);
   auto* ids = cmd->add_option("--ids", args->ids, "token ids, e.g. '1 403 407 261'");
   auto* text = cmd->add_option("--text", args->text, "text to tokenize");
   ids->excludes(text);

@@ -3,10 +3,10 @@
 
 #include <fmt/format.h>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "engine/scorer.h"
-#include "harness/commands.h"
-#include "harness/engine_options.h"
+#include "cli/commands.h"
+#include "cli/engine_options.h"
 
 namespace supra {
 
@@ -21,7 +21,7 @@ void register_generate(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("generate", "greedy generation from a prompt");
-  args->eng.add_to(*cmd);
+  add_engine_options(*cmd, args->eng);
   cmd->add_option("--prompt", args->prompt, "prompt text (may be empty: generation from BOS)");
   cmd->add_option("--prompt-ids", args->prompt_ids, "prompt as token ids, e.g. '1 403 407' (no BOS added)");
   cmd->add_option("--max-tokens", args->max_tokens, "tokens to generate")->check(CLI::PositiveNumber);

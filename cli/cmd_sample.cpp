@@ -10,10 +10,10 @@
 #include <map>
 #include <random>
 
-#include "engine/error.h"
-#include "engine/splitmix64.h"
-#include "harness/commands.h"
-#include "harness/engine_options.h"
+#include "core/error.h"
+#include "core/splitmix64.h"
+#include "cli/commands.h"
+#include "cli/engine_options.h"
 
 namespace supra {
 
@@ -51,7 +51,7 @@ void register_sample(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("sample", "sample a text corpus (one story per line) from a model");
-  args->eng.add_to(*cmd);
+  add_engine_options(*cmd, args->eng);
   cmd->add_option("--tokens", args->tokens, "stop once the written stories hold this many tokens")
       ->required()
       ->check(CLI::PositiveNumber);

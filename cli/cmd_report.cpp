@@ -2,7 +2,7 @@
 // store; runs no model.
 #include <cstdio>
 
-#include "harness/commands.h"
+#include "cli/commands.h"
 #include "reports/report.h"
 
 namespace supra {

@@ -8,8 +8,8 @@
 #include <cstdio>
 
 #include "datasets/jsonl.h"
-#include "engine/error.h"
-#include "harness/commands.h"
+#include "core/error.h"
+#include "cli/commands.h"
 #include "scrolls/metrics.h"
 
 namespace supra {

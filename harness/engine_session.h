@@ -1,11 +1,10 @@
 #pragma once
-// Command-line options shared by every command that runs a model (--model, --tokenizer, --device, --threads,
-// --form, --chunk), and the loading they imply.
+// What every command that runs a model chooses (model, tokenizer, device, threads, SUPRA form and chunk), and the
+// loading it implies: a checkpoint, its backend and model, its tokenizer. The flags are cli/engine_options.h.
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <CLI/CLI.hpp>
+#include <vector>
 
 #include "engine/backend.h"
 #include "engine/checkpoint.h"
@@ -23,8 +22,6 @@ struct EngineOptions {
   int threads = 0;  // 0: every core
   std::string gpu_dtype = "bf16";
 
-  // Adds the options to a subcommand. `model_required` false for commands that can run without a file (bench).
-  void add_to(CLI::App& app, bool model_required = true);
   ModelOptions model_options() const;
   std::unique_ptr<Backend> make_backend() const;
 };
@@ -43,8 +40,5 @@ struct EngineSession {
 EngineSession open_session(const EngineOptions& o);
 // Same, from a checkpoint already in memory (bench on random weights).
 EngineSession open_session(const EngineOptions& o, Checkpoint ckpt);
-
-// "1,2, 3" or "1 2 3" -> ints; error naming the option on a bad entry.
-std::vector<int64_t> parse_int_list(const std::string& s, const std::string& option);
 
 }  // namespace supra

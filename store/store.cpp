@@ -1,12 +1,12 @@
-#include "harness/store.h"
+#include "store/store.h"
 
 #include <sqlite3.h>
 
 #include <cmath>
 #include <ctime>
 
-#include "engine/error.h"
-#include "engine/sha256.h"
+#include "core/error.h"
+#include "core/sha256.h"
 
 namespace supra {
 

@@ -3,8 +3,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "engine/error.h"
-#include "harness/commands.h"
+#include "core/error.h"
+#include "cli/commands.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"supra-eval: softmax vs SUPRA linear attention, evaluated"};

@@ -1,0 +1,44 @@
+#include "cli/engine_options.h"
+
+#include <sstream>
+
+#include "core/error.h"
+
+namespace supra {
+
+void add_engine_options(CLI::App& app, EngineOptions& o, bool model_required) {
+  auto* m = app.add_option("--model", o.model, "llama2.c .bin file, or a folder with an HF or open_lm checkpoint");
+  if (model_required) m->required();
+  app.add_option("--tokenizer", o.tokenizer, "sentencepiece .model (default: the one beside the weights)");
+  app.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option("--form", o.form, "SUPRA form for prefill and scoring: parallel, chunked or recurrent")
+      ->check(CLI::IsMember({"parallel", "chunked", "recurrent"}));
+  app.add_option("--chunk", o.chunk, "SUPRA chunk length of the chunked form")->check(CLI::PositiveNumber);
+  app.add_option("--threads", o.threads, "CPU threads (0: every core)")->check(CLI::NonNegativeNumber);
+  app.add_option("--gpu-dtype", o.gpu_dtype, "weight dtype on the GPU: bf16, f16 or f32")
+      ->check(CLI::IsMember({"bf16", "f16", "f32"}));
+}
+
+std::vector<int64_t> parse_int_list(const std::string& s, const std::string& option) {
+  std::vector<int64_t> out;
+  std::string item;
+  std::string norm = s;
+  for (char& c : norm)
+    if (c == ',') c = ' ';
+  std::istringstream in(norm);
+  while (in >> item) {
+    size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(item, &used);
+    } catch (...) {
+      used = 0;
+    }
+    if (used != item.size()) fail("{}: '{}' is not an integer (expected a list like 128,512,2048)", option, item);
+    out.push_back(v);
+  }
+  if (out.empty()) fail("{}: expected at least one integer", option);
+  return out;
+}
+
+}  // namespace supra

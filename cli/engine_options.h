@@ -1,0 +1,21 @@
+#pragma once
+// Command-line flags shared by every command that runs a model (--model, --tokenizer, --device, --threads, --form,
+// --chunk, --gpu-dtype), and list parsing for numeric flags.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "harness/engine_session.h"
+
+namespace supra {
+
+// Adds the flags to a subcommand, bound to `o`. `model_required` false for commands that can run without a file
+// (bench on a named shape).
+void add_engine_options(CLI::App& app, EngineOptions& o, bool model_required = true);
+
+// "1,2, 3" or "1 2 3" -> ints; error naming the option on a bad entry.
+std::vector<int64_t> parse_int_list(const std::string& s, const std::string& option);
+
+}  // namespace supra

@@ -62,7 +62,9 @@ std::vector<std::string> split_names(const std::string& s, const char* option) {
   return out;
 }
 
+// Empty when --ctx was not given: each model then runs at its own training context.
 std::vector<int64_t> parse_ctx(const std::string& s) {
+  if (s.empty()) return {};
   auto v = parse_int_list(s, "--ctx");
   for (auto c : v)
     if (c <= 0) fail("--ctx: context lengths must be positive integers, got {}", c);
@@ -82,12 +84,22 @@ void print_summary(const std::vector<RunOutcome>& outs) {
 // is writing (RunBusy) stops a `run` with that process named; a `sweep` (skip_busy) does its other cells first, then
 // comes back and waits for the busy ones, so two sweeps started side by side share the cells and each ends with the
 // whole summary (a cell whose writer died is resumed).
-void evaluate_model(const EvalArgs& a, const EngineOptions& eng, const std::vector<int64_t>& ctxs, bool skip_busy,
+void evaluate_model(const EvalArgs& a, const EngineOptions& eng, std::vector<int64_t> ctxs, bool skip_busy,
                     std::vector<RunOutcome>& outs) {
   const auto names = split_names(a.tasks, "--tasks");
   std::vector<std::unique_ptr<tasks::Task>> ts;
   for (const auto& n : names) ts.push_back(make_any_task(n));  // unknown names fail before any work
   EngineSession s = open_session(eng);
+  if (ctxs.empty()) {
+    // lm-eval's default max length is the model's own.
+    const int64_t train_ctx = s.ckpt.config.train_ctx;
+    if (train_ctx <= 0)
+      fail("{}: --ctx not given, and the model's config records no training context (got {}); pass --ctx",
+           s.ckpt.path, train_ctx);
+    ctxs = {train_ctx};
+    std::fprintf(stderr, "--ctx not given: using the model's training context %ld (%s)\n", long(train_ctx),
+                 s.ckpt.path.c_str());
+  }
   Store store(a.db);
   struct Cell {
     int64_t ctx;
@@ -157,7 +169,8 @@ void register_run(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "evaluate one model on tasks at one or more context lengths");
   a->eng.add_to(*cmd);
   a->add_to(*cmd);
-  cmd->add_option("--ctx", a->ctx, "context length(s), e.g. 2048 or 512,1024")->required();
+  cmd->add_option("--ctx", a->ctx,
+                  "context length(s), e.g. 2048 or 512,1024 (default: the model's training context)");
   cmd->callback([a] {
     std::vector<RunOutcome> outs;
     evaluate_model(*a, a->eng, parse_ctx(a->ctx), false, outs);
@@ -173,7 +186,8 @@ void register_sweep(CLI::App& app) {
   a->add_to(*cmd);
   cmd->add_option("--models", *models, "comma-separated models (files or folders); each runs in its own mode")
       ->required();
-  cmd->add_option("--ctx", a->ctx, "context lengths, e.g. 128,256,512,1024")->required();
+  cmd->add_option("--ctx", a->ctx,
+                  "context lengths, e.g. 128,256,512,1024 (default: each model's own training context)");
   cmd->callback([a, models] {
     const auto ctxs = parse_ctx(a->ctx);
     std::vector<RunOutcome> outs;

@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -16,7 +17,7 @@ namespace supra {
 
 struct EngineOptions {
   std::string model;      // llama2.c file or checkpoint folder
-  std::string tokenizer;  // sentencepiece .model; default: the one beside the weights
+  std::string tokenizer;  // sentencepiece .model or llama2.c tokenizer.bin; default: the one beside the weights
   std::string device = "cpu";
   std::string form = "chunked";
   int chunk = 64;
@@ -46,5 +47,7 @@ EngineSession open_session(const EngineOptions& o, Checkpoint ckpt);
 
 // "1,2, 3" or "1 2 3" -> ints; error naming the option on a bad entry.
 std::vector<int64_t> parse_int_list(const std::string& s, const std::string& option);
+// Token ids given on the command line; each must lie in [0, vocab_size) (the model reads its embedding row).
+std::vector<int32_t> parse_token_ids(const std::string& s, const std::string& option, int vocab_size);
 
 }  // namespace supra

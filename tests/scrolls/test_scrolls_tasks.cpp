@@ -1,6 +1,8 @@
 // The SCROLLS tasks on small crafted files: exact prompts and request types per task, scoring of crafted responses
 // (values computed by hand), Qasper's yes/no routing, QuALITY's options, ContractNLI's labels, data errors that name
 // file and line, and the data's sha256 in the run key.
+// Tolerances: scores are ratios of token counts in double (~1e-16 relative rounding); Approx's default (~1.2e-5
+// relative) only absorbs that.
 #include <catch2/catch.hpp>
 
 #include <atomic>

@@ -102,7 +102,7 @@ void check_generation(const tasks::Request& r, const std::string& document, cons
 
 }  // namespace
 
-TEST_CASE("summaries: the document is the whole input, the fixed question after it; ROUGE per reference") {
+TEST_CASE("summaries: the document is the whole input, the fixed question after it, ROUGE per reference") {
   TempDir dir;
   // Two rows with one id: one example with two references.
   const fs::path f = dir.write("gov.jsonl", row("g1", "Report text.\n\nSecond part.", "the cat sat on the mat") +
@@ -234,7 +234,7 @@ TEST_CASE("few-shot examples are document-free query/answer pairs drawn from the
   CHECK_THROWS_WITH(t->requests(0, shots(4)), Catch::Contains("4 shots asked"));
 }
 
-TEST_CASE("quality: options parsed from the input, scored by loglikelihood; em = acc_norm x 100") {
+TEST_CASE("quality: options parsed from the input, scored by loglikelihood, em = acc_norm x 100") {
   TempDir dir;
   const std::string input = "Which colour?\n\n(A) Red\n(B)  Bright   blue \n(C) Green\n(D) Grey\n\nThe article.\n\nEnd.\n";
   const fs::path f = dir.write("quality.jsonl", row("q1", input, "Bright blue "));
@@ -319,7 +319,7 @@ TEST_CASE("bad data is refused with file and line") {
   CHECK_THROWS_WITH(t->requests(0, shots(0)), Catch::Contains("load()"));
 }
 
-TEST_CASE("without a file the task reads <data root>/<task>/validation.jsonl; no root is a clear error") {
+TEST_CASE("without a file the task reads <data root>/<task>/validation.jsonl, no root is a clear error") {
   TempDir dir;
   const fs::path f = dir.write("narrative_qa/validation.jsonl", row("a", "Q?\n\nDoc.", "x"));
   auto t = make_long_task("narrative_qa");

@@ -1,5 +1,7 @@
 // supra-eval generate: greedy generation from a prompt (text or token ids).
 #include <cstdio>
+#include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -9,6 +11,29 @@
 #include "cli/engine_options.h"
 
 namespace supra {
+
+namespace {
+
+// Scorer::generate_until takes a Tokenizer for EOS and for stop strings. Ids in and ids out need neither text nor
+// stop strings, so when no tokenizer file is at hand this stands in with the model's own BOS/EOS and no text.
+class NoVocabulary final : public Tokenizer::Impl {
+ public:
+  explicit NoVocabulary(const ModelConfig& c) : cfg_(c) {}
+  std::vector<int32_t> encode(std::string_view) const override {
+    fail("generate: no tokenizer to encode text with");
+  }
+  std::string decode(const std::vector<int32_t>&) const override { return {}; }
+  std::string piece(int32_t) const override { return {}; }
+  int bos_id() const override { return cfg_.bos_id; }
+  int eos_id() const override { return cfg_.eos_id; }
+  int vocab_size() const override { return cfg_.vocab_size; }
+  const char* kind() const override { return "none"; }
+
+ private:
+  ModelConfig cfg_;
+};
+
+}  // namespace
 
 void register_generate(CLI::App& app) {
   struct Args {
@@ -22,8 +47,10 @@ void register_generate(CLI::App& app) {
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("generate", "greedy generation from a prompt");
   add_engine_options(*cmd, args->eng);
-  cmd->add_option("--prompt", args->prompt, "prompt text (may be empty: generation from BOS)");
-  cmd->add_option("--prompt-ids", args->prompt_ids, "prompt as token ids, e.g. '1 403 407' (no BOS added)");
+  auto* prompt = cmd->add_option("--prompt", args->prompt, "prompt text (may be empty: generation from BOS)");
+  cmd->add_option("--prompt-ids", args->prompt_ids,
+                  "prompt as token ids, e.g. '1 403 407' (no BOS added; with --print-ids no tokenizer is needed)")
+      ->excludes(prompt);
   cmd->add_option("--max-tokens", args->max_tokens, "tokens to generate")->check(CLI::PositiveNumber);
   cmd->add_option("--ctx", args->ctx, "context length (default: the model's training context)");
   cmd->add_option("--until", args->until, "stop strings (repeatable)");
@@ -31,10 +58,21 @@ void register_generate(CLI::App& app) {
   cmd->add_flag("--print-ids", args->print_ids, "also print the generated token ids");
   cmd->callback([args] {
     EngineSession s = open_session(args->eng);
-    const Tokenizer& tok = s.require_tokenizer();
+    const bool ids_only = !s.tokenizer && !args->prompt_ids.empty();
+    if (ids_only && !args->print_ids)
+      fail("generate: printing the generated text needs a tokenizer, and none was found beside {}; give one with "
+           "--tokenizer, or add --print-ids to print token ids only",
+           s.ckpt.path);
+    if (ids_only && !args->until.empty())
+      fail("generate: --until needs a tokenizer to decode the text, and none was found beside {}; give one with "
+           "--tokenizer",
+           s.ckpt.path);
+    std::optional<Tokenizer> no_vocabulary;
+    if (ids_only) no_vocabulary.emplace("(no tokenizer)", std::make_unique<NoVocabulary>(s.ckpt.config));
+    const Tokenizer& tok = ids_only ? *no_vocabulary : s.require_tokenizer();
     GenerateRequest req;
     if (!args->prompt_ids.empty()) {
-      for (auto v : parse_int_list(args->prompt_ids, "--prompt-ids")) req.context.push_back(int32_t(v));
+      req.context = parse_token_ids(args->prompt_ids, "--prompt-ids", s.ckpt.config.vocab_size);
     } else {
       if (args->add_bos) req.context.push_back(tok.bos_id());
       auto ids = tok.encode(args->prompt);
@@ -46,7 +84,7 @@ void register_generate(CLI::App& app) {
     const int64_t ctx = args->ctx > 0 ? args->ctx : int64_t(s.ckpt.config.train_ctx) + args->max_tokens;
     Scorer scorer(*s.model, {ctx, 512, 1});
     auto res = scorer.generate_until(std::span<const GenerateRequest>(&req, 1), tok);
-    std::printf("%s%s\n", args->prompt_ids.empty() ? args->prompt.c_str() : "", res[0].text.c_str());
+    if (!ids_only) std::printf("%s%s\n", args->prompt_ids.empty() ? args->prompt.c_str() : "", res[0].text.c_str());
     if (args->print_ids) {
       std::string ids;
       for (auto t : res[0].tokens) ids += fmt::format("{} ", t);

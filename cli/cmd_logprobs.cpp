@@ -18,15 +18,16 @@ void register_logprobs(CLI::App& app) {
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("logprobs", "teacher-forced per-token log-probabilities (TSV)");
   add_engine_options(*cmd, args->eng);
-  auto* ids = cmd->add_option("--ids", args->ids, "token ids, e.g. '1 403 407 261'");
+  auto* ids = cmd->add_option("--ids", args->ids, "token ids, e.g. '1 403 407 261' (no tokenizer needed)");
   auto* text = cmd->add_option("--text", args->text, "text to tokenize");
   ids->excludes(text);
   cmd->add_option("--add-bos", args->add_bos, "prepend BOS to --text (default true)");
-  cmd->callback([args] {
+  cmd->callback([args, text] {
+    if (args->ids.empty() && text->count() == 0) fail("logprobs: give the tokens with --ids, or --text to tokenize");
     EngineSession s = open_session(args->eng);
     std::vector<int32_t> tokens;
     if (!args->ids.empty()) {
-      for (auto v : parse_int_list(args->ids, "--ids")) tokens.push_back(int32_t(v));
+      tokens = parse_token_ids(args->ids, "--ids", s.ckpt.config.vocab_size);
     } else {
       const Tokenizer& tok = s.require_tokenizer();
       if (args->add_bos) tokens.push_back(tok.bos_id());

@@ -1,6 +1,9 @@
 // supra-eval run | sweep | tasks: evaluate models on tasks at context lengths, every result into the store.
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -21,7 +24,7 @@ struct EvalArgs {
   int shots = -1, batch = 32;
   int64_t limit = -1;
   uint64_t seed = 1234;
-  bool add_bos = false;
+  bool add_bos = false, take_over = false;
 
   void add_to(CLI::App& cmd) {
     cmd.add_option("--tasks", tasks, "comma-separated task names (see `supra-eval tasks`)")->required();
@@ -37,6 +40,9 @@ struct EvalArgs {
                    "left | doc_end | middle: how long documents are cut to fit --ctx (default: each task's own: "
                    "doc_end for SCROLLS-style tasks, left otherwise); recorded with every run");
     cmd.add_flag("--add-bos", add_bos, "prepend BOS to every request (lm-eval's add_bos_token; off by default)");
+    cmd.add_flag("--take-over", take_over,
+                 "resume a run whose lease names a process on another host that you know is dead (one on this host "
+                 "is checked by its pid and taken over without this flag)");
   }
 };
 
@@ -56,7 +62,9 @@ std::vector<std::string> split_names(const std::string& s, const char* option) {
   return out;
 }
 
+// Empty when --ctx was not given: each model then runs at its own training context.
 std::vector<int64_t> parse_ctx(const std::string& s) {
+  if (s.empty()) return {};
   auto v = parse_int_list(s, "--ctx");
   for (auto c : v)
     if (c <= 0) fail("--ctx: context lengths must be positive integers, got {}", c);
@@ -72,34 +80,86 @@ void print_summary(const std::vector<RunOutcome>& outs) {
                   std::isnan(m.stderr_) ? "-" : fmt::format("{:.4f}", m.stderr_).c_str(), long(m.n));
 }
 
-// Runs every task at every context length for one model, into the store.
-void evaluate_model(const EvalArgs& a, const EngineOptions& eng, const std::vector<int64_t>& ctxs,
+// Runs every task at every context length for one model, into the store. A cell whose run another live process
+// is writing (RunBusy) stops a `run` with that process named; a `sweep` (skip_busy) does its other cells first, then
+// comes back and waits for the busy ones, so two sweeps started side by side share the cells and each ends with the
+// whole summary (a cell whose writer died is resumed).
+void evaluate_model(const EvalArgs& a, const EngineOptions& eng, std::vector<int64_t> ctxs, bool skip_busy,
                     std::vector<RunOutcome>& outs) {
   const auto names = split_names(a.tasks, "--tasks");
   std::vector<std::unique_ptr<tasks::Task>> ts;
   for (const auto& n : names) ts.push_back(make_any_task(n));  // unknown names fail before any work
   EngineSession s = open_session(eng);
+  if (ctxs.empty()) {
+    // lm-eval's default max length is the model's own.
+    const int64_t train_ctx = s.ckpt.config.train_ctx;
+    if (train_ctx <= 0)
+      fail("{}: --ctx not given, and the model's config records no training context (got {}); pass --ctx",
+           s.ckpt.path, train_ctx);
+    ctxs = {train_ctx};
+    std::fprintf(stderr, "--ctx not given: using the model's training context %ld (%s)\n", long(train_ctx),
+                 s.ckpt.path.c_str());
+  }
   Store store(a.db);
-  for (int64_t ctx : ctxs) {
-    for (auto& t : ts) {
-      RunSettings st;
-      st.ctx = ctx;
-      st.shots = a.shots;
-      st.seed = a.seed;
-      st.limit = a.limit;
-      st.batch_docs = a.batch;
-      st.add_bos = a.add_bos;
-      st.data_root = a.data_root;
-      st.truncation = a.truncation;
-      st.device = eng.device;
-      st.dtype = eng.device == "cuda" ? eng.gpu_dtype : "";
-      RunOutcome o = run_task(store, s, *t, st);
-      std::fprintf(stderr, "%s %s ctx %ld: %ld docs (%ld new, %ld requests) in %.1fs%s\n", t->name().c_str(),
-                   o.key.mode.c_str(), long(ctx), long(o.n_docs), long(o.n_new_docs), long(o.n_new_requests),
-                   o.seconds, ctx > s.ckpt.config.train_ctx ? " [beyond training context]" : "");
-      outs.push_back(std::move(o));
+  struct Cell {
+    int64_t ctx;
+    tasks::Task* task;
+  };
+  std::vector<Cell> cells;
+  for (int64_t ctx : ctxs)
+    for (auto& t : ts) cells.push_back({ctx, t.get()});
+  auto run_cell = [&](const Cell& c) {
+    RunSettings st;
+    st.ctx = c.ctx;
+    st.shots = a.shots;
+    st.seed = a.seed;
+    st.limit = a.limit;
+    st.batch_docs = a.batch;
+    st.add_bos = a.add_bos;
+    st.data_root = a.data_root;
+    st.truncation = a.truncation;
+    st.device = eng.device;
+    st.dtype = eng.device == "cuda" ? eng.gpu_dtype : "";
+    st.take_over = a.take_over;
+    RunOutcome o = run_task(store, s, *c.task, st);
+    std::fprintf(stderr, "%s %s ctx %ld: %ld docs (%ld new, %ld requests) in %.1fs%s\n", c.task->name().c_str(),
+                 o.key.mode.c_str(), long(c.ctx), long(o.n_docs), long(o.n_new_docs), long(o.n_new_requests),
+                 o.seconds, c.ctx > s.ckpt.config.train_ctx ? " [beyond training context]" : "");
+    return o;
+  };
+
+  std::vector<std::optional<RunOutcome>> done(cells.size());
+  std::vector<size_t> busy;
+  for (size_t i = 0; i < cells.size(); i++) {
+    try {
+      done[i] = run_cell(cells[i]);
+    } catch (const RunBusy& e) {
+      if (!skip_busy) throw;
+      busy.push_back(i);
+      std::fprintf(stderr, "sweep: %s is being written by %s; doing the other cells first, then coming back to it\n",
+                   e.run.c_str(), e.holder.describe().c_str());
     }
   }
+  for (size_t i : busy) {
+    bool told = false;
+    while (!done[i]) {
+      try {
+        done[i] = run_cell(cells[i]);
+      } catch (const RunBusy& e) {
+        if (!told)
+          std::fprintf(stderr,
+                       "sweep: waiting for %s, which pid %ld on host %s is writing (since %s, last progress %s); its "
+                       "results go into the store either way, and stopping this sweep loses nothing\n",
+                       e.run.c_str(), long(e.holder.pid), e.holder.host.c_str(), e.holder.started_at.c_str(),
+                       e.holder.heartbeat_at.c_str());
+        told = true;
+        // Cheap polling of the lease alone; the cell is tried again once no live process holds it (finished:
+        // its results are read back; died: it is resumed here).
+        while (store.live_foreign_lease(e.run_id)) std::this_thread::sleep_for(std::chrono::seconds(2));
+      }
+    }
+  }
+  for (auto& o : done) outs.push_back(std::move(*o));
 }
 
 }  // namespace
@@ -109,10 +169,11 @@ void register_run(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "evaluate one model on tasks at one or more context lengths");
   add_engine_options(*cmd, a->eng);
   a->add_to(*cmd);
-  cmd->add_option("--ctx", a->ctx, "context length(s), e.g. 2048 or 512,1024")->required();
+  cmd->add_option("--ctx", a->ctx,
+                  "context length(s), e.g. 2048 or 512,1024 (default: the model's training context)");
   cmd->callback([a] {
     std::vector<RunOutcome> outs;
-    evaluate_model(*a, a->eng, parse_ctx(a->ctx), outs);
+    evaluate_model(*a, a->eng, parse_ctx(a->ctx), false, outs);
     print_summary(outs);
   });
 }
@@ -125,14 +186,15 @@ void register_sweep(CLI::App& app) {
   a->add_to(*cmd);
   cmd->add_option("--models", *models, "comma-separated models (files or folders); each runs in its own mode")
       ->required();
-  cmd->add_option("--ctx", a->ctx, "context lengths, e.g. 128,256,512,1024")->required();
+  cmd->add_option("--ctx", a->ctx,
+                  "context lengths, e.g. 128,256,512,1024 (default: each model's own training context)");
   cmd->callback([a, models] {
     const auto ctxs = parse_ctx(a->ctx);
     std::vector<RunOutcome> outs;
     for (const auto& m : split_names(*models, "--models")) {
       EngineOptions eng = a->eng;
       eng.model = m;
-      evaluate_model(*a, eng, ctxs, outs);
+      evaluate_model(*a, eng, ctxs, true, outs);
     }
     print_summary(outs);
   });

@@ -9,7 +9,8 @@ namespace supra {
 void add_engine_options(CLI::App& app, EngineOptions& o, bool model_required) {
   auto* m = app.add_option("--model", o.model, "llama2.c .bin file, or a folder with an HF or open_lm checkpoint");
   if (model_required) m->required();
-  app.add_option("--tokenizer", o.tokenizer, "sentencepiece .model (default: the one beside the weights)");
+  app.add_option("--tokenizer", o.tokenizer,
+                 "sentencepiece .model or llama2.c tokenizer.bin (default: the one beside the weights)");
   app.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_option("--form", o.form, "SUPRA form for prefill and scoring: parallel, chunked or recurrent")
       ->check(CLI::IsMember({"parallel", "chunked", "recurrent"}));
@@ -39,6 +40,16 @@ std::vector<int64_t> parse_int_list(const std::string& s, const std::string& opt
   }
   if (out.empty()) fail("{}: expected at least one integer", option);
   return out;
+}
+
+std::vector<int32_t> parse_token_ids(const std::string& s, const std::string& option, int vocab_size) {
+  std::vector<int32_t> ids;
+  for (const int64_t v : parse_int_list(s, option)) {
+    if (v < 0 || v >= vocab_size)
+      fail("{}: token id {} is outside the model's vocabulary (0..{})", option, v, vocab_size - 1);
+    ids.push_back(int32_t(v));
+  }
+  return ids;
 }
 
 }  // namespace supra

@@ -17,5 +17,7 @@ void add_engine_options(CLI::App& app, EngineOptions& o, bool model_required = t
 
 // "1,2, 3" or "1 2 3" -> ints; error naming the option on a bad entry.
 std::vector<int64_t> parse_int_list(const std::string& s, const std::string& option);
+// Token ids given on the command line; each must lie in [0, vocab_size) (the model reads its embedding row).
+std::vector<int32_t> parse_token_ids(const std::string& s, const std::string& option, int vocab_size);
 
 }  // namespace supra

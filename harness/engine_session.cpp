@@ -27,7 +27,9 @@ std::unique_ptr<Backend> EngineOptions::make_backend() const {
 
 const Tokenizer& EngineSession::require_tokenizer() const {
   if (!tokenizer)
-    fail("{}: no tokenizer found beside the weights; give one with --tokenizer, or pass token ids", ckpt.path);
+    fail("{}: no tokenizer found beside the weights (looked for tokenizer.model or one tok*.model, and for a "
+         "llama2.c .bin also tokenizer.bin or one tok*.bin); give one with --tokenizer, or pass token ids",
+         ckpt.path);
   return *tokenizer;
 }
 

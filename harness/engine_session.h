@@ -15,7 +15,7 @@ namespace supra {
 
 struct EngineOptions {
   std::string model;      // llama2.c file or checkpoint folder
-  std::string tokenizer;  // sentencepiece .model; default: the one beside the weights
+  std::string tokenizer;  // sentencepiece .model or llama2.c tokenizer.bin; default: the one beside the weights
   std::string device = "cpu";
   std::string form = "chunked";
   int chunk = 64;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 
 #include "core/build_info.h"
 #include "core/error.h"
@@ -162,6 +163,30 @@ RunOutcome run_task(Store& store, EngineSession& s, tasks::Task& task, const Run
   o.run_id = store.open_run(k, n_docs, s.ckpt.config.train_ctx, config, build_git_revision());
   o.n_docs = n_docs;
 
+  // One writer per run: the lease is checked and refreshed with every batch and dropped when the run finishes, or
+  // here on any error; a killed process leaves a lease naming a dead pid, which the next run takes over.
+  const Store::Lease lease = store.acquire_lease(o.run_id, 0, n_docs, k.summary(), st.take_over);
+  struct Release {
+    Store& store;
+    int64_t run_id;
+    bool held = true;
+    ~Release() {
+      if (held) store.release_lease(run_id);
+    }
+  } release{store, o.run_id};
+  if (lease.taken_from && st.take_over)
+    std::fprintf(stderr, "%s: taking run %s over from %s, as --take-over asks; resuming it\n", store.path().c_str(),
+                 k.summary().c_str(), lease.taken_from->describe().c_str());
+  else if (lease.taken_from)
+    std::fprintf(stderr, "%s: run %s was left unfinished by %s, %s; resuming it\n", store.path().c_str(),
+                 k.summary().c_str(), lease.taken_from->describe().c_str(),
+                 lease.taken_from->same_host
+                     ? "which is no longer running"
+                     : fmt::format("whose lease lapsed ({} minutes without progress)",
+                                   Store::kForeignLeaseLapseSeconds / 60)
+                           .c_str());
+
+  // Read after taking the lease: a run taken over continues from what its last owner committed.
   const std::set<int64_t> done = store.finished_docs(o.run_id);
   std::vector<int64_t> pending;
   for (int64_t d = 0; d < n_docs; d++)
@@ -225,7 +250,8 @@ RunOutcome run_task(Store& store, EngineSession& s, tasks::Task& task, const Run
   }
   for (const auto& [name, value] : task.derived_metrics(by_name))
     o.metrics.push_back({name, value, std::nan(""), n_min, "derived", true});
-  store.finish_run(o.run_id, o.metrics);
+  store.finish_run(o.run_id, o.metrics);  // drops the lease in the same transaction
+  release.held = false;
   o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return o;
 }

@@ -23,6 +23,7 @@ struct RunSettings {
   std::string device = "cpu";
   std::string dtype;          // weight dtype as computed (recorded)
   bool quiet = false;         // no progress line
+  bool take_over = false;     // take the run over even from a lease that looks live (the user knows it is dead)
 };
 
 struct RunOutcome {
@@ -33,6 +34,8 @@ struct RunOutcome {
   double seconds = 0;
 };
 
+// Holds the run's lease (Store::acquire_lease) while it computes: throws RunBusy, before any work, when another
+// live process is writing the same run key; takes over the lease of a dead one (with a note on stderr) and resumes.
 RunOutcome run_task(Store& store, EngineSession& session, tasks::Task& task, const RunSettings& settings);
 
 }  // namespace supra

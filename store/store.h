@@ -6,11 +6,14 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "core/error.h"
 
 struct sqlite3;
 
@@ -39,6 +42,7 @@ struct RunKey {
 
   nlohmann::json to_json() const;
   std::string hash() const;  // sha256 of the canonical JSON
+  std::string summary() const;  // for messages: "arc_easy softmax ctx 256 (model M, limit 300)"
 };
 
 struct SampleRow {
@@ -73,9 +77,32 @@ struct TrainLogRow {
   double seconds = 0;
 };
 
+// A process that writes into a store, as recorded in a lease (schema 4, table run_leases).
+struct LeaseHolder {
+  std::string host;
+  int64_t pid = 0;
+  std::string proc_start;  // boot id and start time of the process ("" where /proc is not there)
+  std::string started_at, heartbeat_at;
+  int64_t doc_lo = 0, doc_hi = 0;  // the documents it holds: [doc_lo, doc_hi)
+  bool same_host = false;          // on this host, so its liveness was checked by pid (else by heartbeat age)
+  std::string describe() const;    // "pid 123 on host h since T (last progress T2)"
+};
+
+// A run (or part of one) is being written by another live process: the message names it and what to do.
+struct RunBusy : Error {
+  RunBusy(const std::string& message, int64_t run_id_, std::string run_, LeaseHolder holder_)
+      : Error(message), run_id(run_id_), run(std::move(run_)), holder(std::move(holder_)) {}
+  int64_t run_id;
+  std::string run;  // the run's summary
+  LeaseHolder holder;
+};
+
 class Store {
  public:
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
+  // A lease held on another host counts as live until it has made no progress for this long: this host cannot ask
+  // the other host's kernel whether the pid still runs. Leases on this host are judged by their pid at once.
+  static constexpr int64_t kForeignLeaseLapseSeconds = 30 * 60;
 
   // Opens or creates the store. An older schema is migrated; a newer one is an error naming both versions.
   explicit Store(const std::string& path);
@@ -86,12 +113,29 @@ class Store {
   // The run with this key, created when absent (status "running"). Returns its id.
   int64_t open_run(const RunKey& key, int64_t n_docs, int64_t train_ctx, const nlohmann::json& config,
                    const std::string& git_rev);
+
+  // Run leases (schema 4): one process writes a run's documents at a time. A lease covers documents
+  // [doc_lo, doc_hi) of a run (today a whole run; scale-out work units will lease document ranges). Taken in one
+  // IMMEDIATE transaction: a lease of a dead process (same host: its pid is gone or was reused; another host: no
+  // progress for kForeignLeaseLapseSeconds) is taken over and returned in `taken_from`; a live one overlapping the
+  // range throws RunBusy naming it, unless `take_over` (the user knows it is dead). Our own lease is taken again.
+  struct Lease {
+    std::optional<LeaseHolder> taken_from;
+  };
+  Lease acquire_lease(int64_t run_id, int64_t doc_lo, int64_t doc_hi, const std::string& what, bool take_over);
+  // Drops this process's lease on the run (no error when there is none: used on error paths).
+  void release_lease(int64_t run_id) noexcept;
+  // The live lease of another process overlapping the run, if any (for a sweep waiting on a busy cell).
+  std::optional<LeaseHolder> live_foreign_lease(int64_t run_id);
+
   std::set<int64_t> finished_docs(int64_t run_id);
-  // One transaction: every document with its samples and metrics.
+  // One transaction: every document with its samples and metrics. When this process leased the run, the lease is
+  // checked (a process whose lease was taken over stops here, writing nothing) and its heartbeat refreshed; a
+  // document already stored is refused with a message, and nothing of the batch is written.
   void write_docs(int64_t run_id, const std::vector<DocResult>& docs);
   // All per-document metric values of a run: name -> [(value, weight)] in document order.
   std::map<std::string, std::vector<std::pair<double, double>>> doc_metrics(int64_t run_id);
-  // Replaces the run's aggregated metrics and marks it finished.
+  // Replaces the run's aggregated metrics and marks it finished; drops this process's lease on it.
   void finish_run(int64_t run_id, const std::vector<MetricRow>& metrics);
   std::vector<MetricRow> metrics(int64_t run_id);
   int64_t sample_count(int64_t run_id);
@@ -109,9 +153,13 @@ class Store {
   void exec(const std::string& sql);
   void transaction(const std::function<void()>& body);
   void migrate();
+  // In a transaction: throws when this process leased the run and no longer holds the lease.
+  void check_own_lease(int64_t run_id, const char* doing);
 
   std::string path_;
   sqlite3* db_ = nullptr;
+  std::map<int64_t, std::string> leased_;  // runs this process leased -> their description, for messages
+
 };
 
 }  // namespace supra

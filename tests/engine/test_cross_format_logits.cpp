@@ -41,16 +41,18 @@ TEST_CASE("llama2.c and HF safetensors of the same weights give the same logits"
       CHECK(hf.config.weight_dtype == dt);
       CHECK(hf.config.rope_pairing == RopePairing::RotateHalf);
       const auto got = run(hf, tokens);
+      const double tol = reorder_tol(base.config, 90);  // same weights, sums in another order
       if (dt == DType::F32) {
-        CHECK(rel_err(got, ref) < 1e-5);
+        CHECK(rel_err(got, ref) < tol);
       } else {
         // The HF file holds rounded weights; the same rounded weights written back as llama2.c (f32, interleaved)
         // must give the same logits as the half-precision model computed from its stored dtype.
         const fs::path back = scratch(std::string("back_") + dtype_name(dt) + (sharded ? "_s" : "") + ".bin");
         save_llama2c(hf, back.string());
         const auto again = run(load_checkpoint(back.string()), tokens);
-        CHECK(rel_err(got, again) < 1e-5);
-        CHECK(rel_err(got, ref) < (dt == DType::F16 ? 1e-2 : 5e-2));  // and close to the unrounded model
+        CHECK(rel_err(got, again) < tol);
+        // And close to the unrounded model, within what rounding each weight to the dtype explains.
+        CHECK(rel_err(got, ref) < rounded_tol(base.config, 90, dt == DType::F16 ? kUnitF16 : kUnitBF16));
         fs::remove(back);
       }
       fs::remove_all(dir);
@@ -67,6 +69,6 @@ TEST_CASE("an open_lm SUPRA checkpoint loads and runs like the model it was writ
   const Checkpoint back = load_checkpoint(dir.string());
   CHECK(back.config.attention == AttentionMode::Supra);
   CHECK(back.config.source_format == "open_lm");
-  CHECK(rel_err(run(back, tokens), ref) < 1e-5);
+  CHECK(rel_err(run(back, tokens), ref) < reorder_tol(ck.config, 70));  // same weights, another order
   fs::remove_all(dir);
 }

@@ -23,14 +23,17 @@ TEST_CASE("choices sharing a context score the same as each request alone", "[sc
       Scorer alone(m, {128, 512, 1});
       const auto r = alone.loglikelihood(std::span<const LoglikelihoodRequest>(&reqs[i], 1));
       INFO(mode_name(mode) << " request " << i);
-      CHECK(together[i].logprob == Approx(r[0].logprob).epsilon(1e-5));
-      CHECK(together[i].is_greedy == r[0].is_greedy);
-      // And equal to the full-sequence logits read by hand.
       std::vector<int32_t> full = reqs[i].context;
       full.insert(full.end(), reqs[i].continuation.begin(), reqs[i].continuation.end());
       const auto lg = logits_of(m, std::vector<int32_t>(full.begin(), full.end() - 1), 512);
-      double want = 0;
       const size_t V = 97, nc = reqs[i].continuation.size(), start = full.size() - 1 - nc;
+      double scale = 0;
+      for (float x : lg) scale = std::max(scale, double(std::abs(x)));
+      const double tol = logprob_tol(ck.config, int64_t(full.size()), int64_t(nc), scale);
+      CHECK(std::abs(together[i].logprob - r[0].logprob) < tol);
+      CHECK(together[i].is_greedy == r[0].is_greedy);
+      // And equal to the full-sequence logits read by hand.
+      double want = 0;
       for (size_t t = 0; t < nc; t++) {
         const float* row = lg.data() + (start + t) * V;
         double mx = row[0], sum = 0;
@@ -38,7 +41,7 @@ TEST_CASE("choices sharing a context score the same as each request alone", "[sc
         for (size_t j = 0; j < V; j++) sum += std::exp(double(row[j]) - mx);
         want += double(row[reqs[i].continuation[t]]) - mx - std::log(sum);
       }
-      CHECK(together[i].logprob == Approx(want).epsilon(1e-5));
+      CHECK(std::abs(together[i].logprob - want) < tol);
     }
   }
 }
@@ -58,7 +61,10 @@ TEST_CASE("left truncation keeps the last L+1 tokens and records the counts", "[
   const LoglikelihoodRequest tail{std::vector<int32_t>(ctx.end() - 15, ctx.end()), cont};
   const auto t = sc.loglikelihood(std::span<const LoglikelihoodRequest>(&tail, 1));
   CHECK(t[0].n_dropped == 0);
-  CHECK(r[0].logprob == Approx(t[0].logprob).epsilon(1e-6));
+  // The same 21 tokens at the same positions, in batches of another shape (another GEMM blocking).
+  std::vector<int32_t> kept(ctx.end() - 15, ctx.end());
+  kept.insert(kept.end(), cont.begin(), cont.end());
+  CHECK(std::abs(r[0].logprob - t[0].logprob) < logprob_tol(ck.config, 21, 6, logit_scale(m, kept)));
   // A continuation longer than the context length cannot be scored.
   const LoglikelihoodRequest bad{ctx, random_tokens(21, 97, 4)};
   CHECK_THROWS_WITH(sc.loglikelihood(std::span<const LoglikelihoodRequest>(&bad, 1)),
@@ -81,6 +87,9 @@ TEST_CASE("rolling loglikelihood uses lm-eval's disjoint windows", "[scorer]") {
       {std::vector<int32_t>(text.begin() + 28, text.begin() + 32), std::vector<int32_t>(text.begin() + 32, text.end())},
   };
   const auto parts = sc.loglikelihood(w);
-  CHECK(r.logprob == Approx(parts[0].logprob + parts[1].logprob + parts[2].logprob).epsilon(1e-6));
-  CHECK(r.token_logprobs[40] == Approx(parts[2].token_logprobs[8]));
+  // The same windows scored through another entry point: sums in another order at most.
+  const double scale = logit_scale(m, text);
+  CHECK(std::abs(r.logprob - (parts[0].logprob + parts[1].logprob + parts[2].logprob)) <
+        logprob_tol(ck.config, 16, 45, scale));
+  CHECK(std::abs(r.token_logprobs[40] - parts[2].token_logprobs[8]) < logprob_tol(ck.config, 16, 1, scale));
 }

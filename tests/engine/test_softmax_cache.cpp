@@ -18,8 +18,9 @@ TEST_CASE("softmax full pass equals incremental decoding with the KV cache", "[s
     const auto step = logits_of(m, tokens, 1);
     const auto pieces = logits_of(m, tokens, 37);
     INFO("H=" << H << " Hkv=" << Hkv);
-    CHECK(rel_err(step, full) < 1e-5);
-    CHECK(rel_err(pieces, full) < 1e-5);
+    const double tol = reorder_tol(ck.config, 100);  // one function, sums in another order
+    CHECK(rel_err(step, full) < tol);
+    CHECK(rel_err(pieces, full) < tol);
   }
 }
 
@@ -42,8 +43,9 @@ TEST_CASE("a forked state gives the same logits as recomputing", "[softmax][supr
     const auto rb = logits_of(m, cb, int64_t(cb.size()));
     const size_t V = 97;
     INFO(mode_name(mode));
-    CHECK(rel_err(la, std::vector<float>(ra.end() - long(9 * V), ra.end())) < 1e-5);
-    CHECK(rel_err(lb, std::vector<float>(rb.end() - long(12 * V), rb.end())) < 1e-5);
+    const double tol = reorder_tol(ck.config, 82);  // one function, sums in another order
+    CHECK(rel_err(la, std::vector<float>(ra.end() - long(9 * V), ra.end())) < tol);
+    CHECK(rel_err(lb, std::vector<float>(rb.end() - long(12 * V), rb.end())) < tol);
     CHECK(fa->n_past() == 79);
     CHECK(st->n_past() == 70);  // forking and extending the copies leaves the original as it was
   }
@@ -62,8 +64,9 @@ TEST_CASE("sliding-window attention sees only the last W keys", "[softmax]") {
   v2[0] = v2[1] = v2[2] = v2[3] = v2[4] = v2[5] = 100.f;  // rows 0..2
   cpu::attention(q.data(), k.data(), v.data(), n, 0, 1, 1, 2, 3, o1.data());
   cpu::attention(q.data(), k.data(), v2.data(), n, 0, 1, 1, 2, 3, o2.data());
-  CHECK(o1[10] == Approx(o2[10]));
-  CHECK(o1[11] == Approx(o2[11]));
+  // Keys outside the window never enter the sum (or enter with weight exactly 0): equal bit for bit.
+  CHECK(o1[10] == o2[10]);
+  CHECK(o1[11] == o2[11]);
   CHECK(o1[4] != Approx(o2[4]));  // position 2 still sees keys 0..2
   cpu::attention(q.data(), k.data(), v2.data(), n, 0, 1, 1, 2, std::nullopt, o2.data());
   CHECK(o1[10] != Approx(o2[10]));

@@ -28,8 +28,9 @@ TEST_CASE("SUPRA parallel, chunked and recurrent forms agree", "[supra]") {
       const auto par = supra_logits(ck, SupraForm::Parallel, tokens);
       const auto chk = supra_logits(ck, SupraForm::Chunked, tokens);
       const auto rec = supra_logits(ck, SupraForm::Recurrent, tokens);
-      CHECK(rel_err(chk, par) < 1e-5);
-      CHECK(rel_err(rec, par) < 1e-5);
+      const double tol = reorder_tol(ck.config, n);  // the forms differ only in the order of their sums
+      CHECK(rel_err(chk, par) < tol);
+      CHECK(rel_err(rec, par) < tol);
     }
   }
 }
@@ -47,7 +48,7 @@ TEST_CASE("SUPRA chunked prefill hands its state to recurrent decoding", "[supra
   auto b = logits_of(m, tail, 1, st.get());
   a.insert(a.end(), b.begin(), b.end());
   CHECK(st->n_past() == 150);
-  CHECK(rel_err(a, whole) < 1e-5);
+  CHECK(rel_err(a, whole) < reorder_tol(ck.config, 150));
 }
 
 TEST_CASE("SUPRA chunk kernel matches the parallel reference op by op", "[supra]") {
@@ -66,11 +67,19 @@ TEST_CASE("SUPRA chunk kernel matches the parallel reference op by op", "[supra]
       cpu::supra_parallel(q.data(), k.data(), v.data(), n, H, d, slopes.data(), sp.data(), op.data());
       cpu::supra_chunked(q.data(), k.data(), v.data(), n, H, d, slopes.data(), chunk, sc.data(), oc.data());
       cpu::supra_recurrent(q.data(), k.data(), v.data(), n, H, d, slopes.data(), sr.data(), orr.data());
+      // Higham's bound is relative to the sum of |terms|: the same kernel on |q|, |k|, |v|, |S0| computes it
+      // (the decays are positive). Each output sums n decayed outer products (n), each a product of d-long dot
+      // products (2d), and a decay gamma^t formed as a product of up to n factors by the recurrence (n).
+      std::vector<float> aq(q), ak(k), av(v), as(s0), ao(q.size());
+      for (auto* vec : {&aq, &ak, &av, &as})
+        for (auto& x : *vec) x = std::abs(x);
+      cpu::supra_parallel(aq.data(), ak.data(), av.data(), n, H, d, slopes.data(), as.data(), ao.data());
+      const double g = gamma_k(2.0 * n + 2.0 * d, kUnitF32);
       INFO("d=" << d << " chunk=" << chunk);
-      CHECK(rel_err(oc, op) < 1e-5);
-      CHECK(rel_err(orr, op) < 1e-5);
-      CHECK(rel_err(sc, sp) < 1e-5);
-      CHECK(rel_err(sr, sp) < 1e-5);
+      CHECK(scaled_err(oc, op, ao) <= g);
+      CHECK(scaled_err(orr, op, ao) <= g);
+      CHECK(scaled_err(sc, sp, as) <= g);
+      CHECK(scaled_err(sr, sp, as) <= g);
     }
   }
 }

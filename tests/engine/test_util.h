@@ -9,6 +9,7 @@
 #include "engine/backend.h"
 #include "engine/checkpoint.h"
 #include "engine/model.h"
+#include "tests/common/tolerance.h"
 
 namespace supra::test {
 
@@ -56,13 +57,34 @@ inline std::vector<float> logits_of(Model& m, const std::vector<int32_t>& tokens
 }
 
 // max |a - b| / max |b|: relative error normalised by the reference's scale.
-inline double rel_err(const std::vector<float>& a, const std::vector<float>& b) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < a.size(); i++) {
-    num = std::max(num, std::abs(double(a[i]) - double(b[i])));
-    den = std::max(den, std::abs(double(b[i])));
-  }
-  return den > 0 ? num / den : num;
+inline double rel_err(const std::vector<float>& a, const std::vector<float>& b) { return normwise_rel(a, b); }
+
+// Normwise bound for two fp32 evaluations of one model's logits at `tokens` positions that differ only in the
+// order of their sums (kernel, threads, chunking, cache): gamma of the forward pass's reduction chain.
+inline double reorder_tol(const ModelConfig& c, int64_t tokens) {
+  return gamma_k(forward_chain(c.n_layers, c.dim, c.hidden_dim, c.head_dim, tokens), kUnitF32);
+}
+
+// Normwise bound for logits of a model whose weights (and, with rounded_operands = 2, activations) are rounded to a
+// dtype of unit roundoff u, against the fp32 model: rounding an operand perturbs each product by at most u relative
+// to the sum of |terms|, once per weight matrix on the chain (to first order): per layer the attention norm, q/k/v,
+// o, the FFN norm, w1/w3 and w2; then the embedding, the final norm and the classifier. Plus reordering.
+inline double rounded_tol(const ModelConfig& c, int64_t tokens, double u, int rounded_operands = 1) {
+  return (6.0 * c.n_layers + 3) * rounded_operands * u + reorder_tol(c, tokens);
+}
+
+// Bound on the difference of two summed log-probabilities of `n_tokens` tokens read from logits at `positions`
+// positions whose largest magnitude is `logit_scale`, computed in different orders: each token's logprob (its logit
+// minus the log-sum-exp of its row) moves by at most twice the logits' absolute error.
+inline double logprob_tol(const ModelConfig& c, int64_t positions, int64_t n_tokens, double logit_scale) {
+  return 2.0 * double(n_tokens) * reorder_tol(c, positions) * logit_scale;
+}
+
+// Largest |logit| over every position of `tokens` read in one pass: the scale of logprob comparisons.
+inline double logit_scale(Model& m, const std::vector<int32_t>& tokens) {
+  double s = 0;
+  for (float x : logits_of(m, tokens, int64_t(tokens.size()))) s = std::max(s, double(std::abs(x)));
+  return s;
 }
 
 }  // namespace supra::test

@@ -1,5 +1,7 @@
 // The SCROLLS side of the command line: `supra-eval metric` on a JSONL of predictions (values computed by hand),
 // its errors, and a long-document task run end to end whose store records doc_end truncation.
+// Tolerances: the stored score is a cube root of a product of three doubles (~1e-16 relative rounding): Approx's
+// default (~1.2e-5 relative) absorbs only that.
 #include <catch2/catch.hpp>
 
 #include <sqlite3.h>

@@ -119,7 +119,7 @@ int64_t count_rows(const fs::path& p, const char* sql) {
 }
 }  // namespace
 
-TEST_CASE("a schema 1 store is migrated to schema 3 (per-sample truncation, training tables) and keeps its runs",
+TEST_CASE("a schema 1 store is migrated to the current schema (per-sample truncation, training tables, run leases) and keeps its runs",
           "[store]") {
   const fs::path p = temp_db("v1");
   {
@@ -139,12 +139,12 @@ TEST_CASE("a schema 1 store is migrated to schema 3 (per-sample truncation, trai
     Store s(p.string());
     CHECK(s.open_run(key(512), 3, 512, {}, "rev") == 1);  // the old run is still there
   }
-  CHECK(count_rows(p, "SELECT value FROM meta WHERE key='schema_version'") == 3);
+  CHECK(count_rows(p, "SELECT value FROM meta WHERE key='schema_version'") == 4);
   CHECK(count_rows(p, "SELECT count(*) FROM sqlite_master WHERE name IN ('train_runs','train_log')") == 2);
   CHECK(count_rows(p, "SELECT count(*) FROM pragma_table_info('samples') WHERE name = 'truncation'") == 1);
 }
 
-TEST_CASE("training runs and their loss curve round-trip; a resume rewrites the steps after its checkpoint",
+TEST_CASE("training runs and their loss curve round-trip, and a resume rewrites the steps after its checkpoint",
           "[store]") {
   const fs::path p = temp_db("train");
   Store s(p.string());

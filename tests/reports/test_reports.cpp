@@ -1,4 +1,7 @@
 // Reports: a store with known rows -> the views, the tables in every format, the plots and the HTML report.
+// Tolerances: stored values are read back from SQLite REAL (double) and averaged in SQL or C++ in double: Approx's
+// default (~1.2e-5 relative) is far above that rounding; printed values are checked to half a unit of their last
+// printed digit, and the paper's averages to its 2-decimal rounding.
 #include <catch2/catch.hpp>
 
 #include <sqlite3.h>

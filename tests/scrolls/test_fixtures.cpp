@@ -47,7 +47,7 @@ TEST_CASE("the committed fixtures equal a fresh conversion of the bundled source
   }
 }
 
-TEST_CASE("wikiqa rows: question, blank line, document; the instruction dropped; both source layouts; duplicates once") {
+TEST_CASE("wikiqa rows: question, blank line, document, the instruction dropped, both source layouts, duplicates once") {
   const std::string after = "Answer the question.\n\nDocument:\n<P> Body one . </P>\n\nmore\nQuestion: when was it? \nAnswer: ";
   const std::string before = "Answer the question.\nQuestion: when was it\n\nDocument:\n<P> Body one . </P>\n\nmore? \nAnswer: ";
   const auto rows = wikiqa_rows({{after, "2016"}, {before, "2016"}, {before, "in 2016"}, {after, "1999"}});

@@ -1,4 +1,7 @@
 // SCROLLS metrics against hand-computed values. Each expectation shows its arithmetic.
+// Tolerances: every metric is a ratio of token counts computed in double; Approx's default (~1.2e-5 relative) is far
+// above its rounding (~1e-16), so a miss is a wrong count, not arithmetic. The one margin(5e-5) is the 4-decimal
+// rounding of the printed reference value.
 #include <catch2/catch.hpp>
 
 #include <cmath>

@@ -1,6 +1,8 @@
 // The SCROLLS tasks on small crafted files: exact prompts and request types per task, scoring of crafted responses
 // (values computed by hand), Qasper's yes/no routing, QuALITY's options, ContractNLI's labels, data errors that name
 // file and line, and the data's sha256 in the run key.
+// Tolerances: scores are ratios of token counts in double (~1e-16 relative rounding); Approx's default (~1.2e-5
+// relative) only absorbs that.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -100,7 +102,7 @@ void check_generation(const tasks::Request& r, const std::string& document, cons
 
 }  // namespace
 
-TEST_CASE("summaries: the document is the whole input, the fixed question after it; ROUGE per reference") {
+TEST_CASE("summaries: the document is the whole input, the fixed question after it, ROUGE per reference") {
   TempDir dir;
   // Two rows with one id: one example with two references.
   const fs::path f = dir.write("gov.jsonl", row("g1", "Report text.\n\nSecond part.", "the cat sat on the mat") +
@@ -232,7 +234,7 @@ TEST_CASE("few-shot examples are document-free query/answer pairs drawn from the
   CHECK_THROWS_WITH(t->requests(0, shots(4)), Catch::Contains("4 shots asked"));
 }
 
-TEST_CASE("quality: options parsed from the input, scored by loglikelihood; em = acc_norm x 100") {
+TEST_CASE("quality: options parsed from the input, scored by loglikelihood, em = acc_norm x 100") {
   TempDir dir;
   const std::string input = "Which colour?\n\n(A) Red\n(B)  Bright   blue \n(C) Green\n(D) Grey\n\nThe article.\n\nEnd.\n";
   const fs::path f = dir.write("quality.jsonl", row("q1", input, "Bright blue "));
@@ -317,7 +319,7 @@ TEST_CASE("bad data is refused with file and line") {
   CHECK_THROWS_WITH(t->requests(0, shots(0)), Catch::Contains("load()"));
 }
 
-TEST_CASE("without a file the task reads <data root>/<task>/validation.jsonl; no root is a clear error") {
+TEST_CASE("without a file the task reads <data root>/<task>/validation.jsonl, no root is a clear error") {
   TempDir dir;
   const fs::path f = dir.write("narrative_qa/validation.jsonl", row("a", "Q?\n\nDoc.", "x"));
   auto t = make_long_task("narrative_qa");

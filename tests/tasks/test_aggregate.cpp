@@ -1,6 +1,9 @@
 // Aggregation and standard errors against hand-computed values, CPython-compatible random draws (the few-shot
 // sampler and the bootstrap depend on them), and the Python string semantics the prompts rely on. The Python
 // reference values were printed by CPython 3.11 with the lines quoted next to them.
+// Tolerances: these are double-precision formulas of a few operations on exact inputs (rounding ~1e-16 relative),
+// so epsilon 1e-14/1e-15 leaves a 100x margin; the bootstrap sums 1000-2500 resampled means (gamma_2500 u64 ~
+// 3e-13), hence 1e-12; the 5% check compares the bootstrap with the analytic standard error (sampling noise).
 #include <catch2/catch.hpp>
 
 #include <cmath>

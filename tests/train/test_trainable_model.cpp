@@ -13,10 +13,12 @@
 #include "engine/checkpoint.h"
 #include "engine/checkpoint_writer.h"
 #include "engine/model.h"
+#include "tests/common/tolerance.h"
 #include "train/trainable_model.h"
 
 using namespace supra;
 using namespace supra::train;
+using supra::test::normwise_rel;
 namespace fs = std::filesystem;
 
 namespace {
@@ -64,6 +66,8 @@ double model_gradcheck(TrainableModel<double>& m, const std::vector<int32_t>& to
     }
     const double e = num_max > 0 ? err_max / num_max : err_max;
     INFO(p.name << " max rel error " << e);
+    // Central differences in double: truncation h^2 |f'''|/6 plus rounding u|f|/h (~1e-11) give ~1e-10 on these
+    // scaled weights (measured up to 2e-6 only where the loss is strongly curved); a wrong gradient is off by O(1).
     CHECK(e < 1e-5);
     worst = std::max(worst, e);
   }
@@ -90,11 +94,11 @@ std::vector<float> engine_logits(const Checkpoint& ck, const std::vector<int32_t
   return out;
 }
 
-double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  REQUIRE(a.size() == b.size());
-  double e = 0;
-  for (size_t i = 0; i < a.size(); i++) e = std::max(e, std::abs(double(a[i]) - double(b[i])));
-  return e;
+// Normwise bound for the trainer's fp32 logits against the engine's: two implementations of one function whose
+// sums run in other orders (tests/common/tolerance.h), over L positions.
+double reorder_tol(const ModelConfig& c, int L) {
+  return supra::test::gamma_k(supra::test::forward_chain(c.n_layers, c.dim, c.hidden_dim, c.head_dim, L),
+                              supra::test::kUnitF32);
 }
 
 }  // namespace
@@ -132,17 +136,17 @@ TEST_CASE("the trainer's forward equals the engine's, before and after saving as
       tm.step(tok.data(), B, L, false);
       const std::vector<float> mine = tm.last_logits();
       const Checkpoint out = tm.to_checkpoint();
-      CHECK(max_abs_diff(mine, engine_logits(out, tok, B, L, chunk)) < 1e-4);
+      CHECK(normwise_rel(mine, engine_logits(out, tok, B, L, chunk)) < reorder_tol(ck.config, L));
       const fs::path dir = fs::temp_directory_path() / ("supra_train_eq_" + std::to_string(::getpid()));
       fs::remove_all(dir);
       save_open_lm(out, dir.string(), DType::F32);
       const Checkpoint back = load_checkpoint(dir.string());
       CHECK(back.config.attention == mode);
-      CHECK(max_abs_diff(mine, engine_logits(back, tok, B, L, chunk)) < 1e-4);
+      CHECK(normwise_rel(mine, engine_logits(back, tok, B, L, chunk)) < reorder_tol(ck.config, L));
       // And the trainer on the reloaded (rotate-half) checkpoint computes the same function again.
       TrainableModel<float> again(back, chunk);
       again.step(tok.data(), B, L, false);
-      CHECK(max_abs_diff(mine, again.last_logits()) < 1e-4);
+      CHECK(normwise_rel(mine, again.last_logits()) < reorder_tol(ck.config, L));
       fs::remove_all(dir);
     }
 }
@@ -154,10 +158,10 @@ TEST_CASE("the trainer's forward equals the engine's on stories260K and its SUPR
   {
     TrainableModel<float> tm(ck, chunk);
     tm.step(tok.data(), B, L, false);
-    CHECK(max_abs_diff(tm.last_logits(), engine_logits(ck, tok, B, L, chunk)) < 1e-4);
+    CHECK(normwise_rel(tm.last_logits(), engine_logits(ck, tok, B, L, chunk)) < reorder_tol(ck.config, L));
   }
   add_supra_feature_maps(ck, 1);
   TrainableModel<float> tm(ck, chunk);
   tm.step(tok.data(), B, L, false);
-  CHECK(max_abs_diff(tm.last_logits(), engine_logits(ck, tok, B, L, chunk)) < 1e-4);
+  CHECK(normwise_rel(tm.last_logits(), engine_logits(ck, tok, B, L, chunk)) < reorder_tol(ck.config, L));
 }

@@ -3,8 +3,8 @@
 // as tokens/s and as a fraction of the machine's limits: on the CPU measured here (a large SGEMM for FLOP/s, a
 // streaming read for bandwidth); on CUDA the H200's nominal 990 dense bf16 TFLOP/s and 4.8 TB/s of HBM — tests
 // never assert them. With --batch 1,16 one prefill per context is decoded at each batch size (forks of it).
+// Memory is per configuration: the resident high-water mark is reset before each one (harness/process_memory.h).
 #include <cblas.h>
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -20,8 +20,9 @@
 #include "core/error.h"
 #include "engine/model.h"
 #include "cli/commands.h"
-#include "core/build_info.h"
 #include "cli/engine_options.h"
+#include "core/build_info.h"
+#include "core/process_memory.h"
 #include "harness/task_runner.h"
 #include "reports/bench_table.h"
 #ifdef SUPRA_WITH_CUDA
@@ -35,11 +36,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-double peak_rss_mib() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return double(ru.ru_maxrss) / 1024.0;  // KiB on Linux
-}
+constexpr double kMiB = 1 << 20;
 
 // What this machine reaches on plain SGEMM and on a streaming read: the denominators of the "% of limit" columns.
 struct MachineLimits {
@@ -94,7 +91,11 @@ struct Row {
   int batch = 1;
   double prefill_tps = 0, prefill_gflops = 0;
   double decode_tps = 0, decode_gbps = 0;
-  double state_mib = 0, peak_rss_mib = 0;
+  double state_mib = 0;
+  // This configuration's own peak resident memory (its prefill and this decode), and that peak minus the resident
+  // memory just before the configuration started. nullopt: not measurable here (the kernel refused to reset the
+  // high-water mark and the configuration stayed below an earlier peak).
+  std::optional<double> peak_rss_mib, rss_over_baseline_mib;
   double peak_device_mib = 0;  // CUDA: peak device memory of the prefill and this decode
   std::string skipped;         // why the decode of this row did not run (e.g. too little device memory)
 };
@@ -166,6 +167,9 @@ std::vector<Row> bench_ctx(EngineSession& s, int64_t ctx, int decode_tokens, con
   const ModelConfig& c = m.config();
   Backend& be = *s.backend;
   const bool gpu = be.device() == Device::CUDA;
+  // From here on the memory is this configuration's: the previous context's state and buffers and the limit probes'
+  // buffers are freed, and the high-water mark restarts at what is resident now (weights, runtime).
+  const PeakWindow prefill_window;
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<int32_t> pick(3, c.vocab_size - 1);
   std::vector<int32_t> prompt(static_cast<size_t>(ctx));
@@ -190,6 +194,12 @@ std::vector<Row> bench_ctx(EngineSession& s, int64_t ctx, int decode_tokens, con
   for (int64_t i = 0; i < ctx; i += 64) flops += 64 * token_flops(c, double(i));
   const double prefill_gflops = flops / tp / 1e9;
   const double prefill_peak = device_peak_mib(be);
+  const PeakReading prefill_rss = prefill_window.peak();
+  auto set_rss = [&](Row& row, PeakReading peak) {
+    if (!peak.exact) return;  // only an upper bound (an earlier configuration's peak): reported as unavailable
+    row.peak_rss_mib = double(peak.bytes) / kMiB;
+    row.rss_over_baseline_mib = double(peak.bytes - prefill_window.baseline_bytes()) / kMiB;
+  };
 
   // Bytes one decode step must read besides the weights, per sequence: the K and V rows it attends to (fp32), or
   // the SUPRA state (read and written).
@@ -221,12 +231,13 @@ std::vector<Row> bench_ctx(EngineSession& s, int64_t ctx, int decode_tokens, con
                                   need / (1 << 30), free_b / (1 << 30));
         row.state_mib = double(state->bytes()) / (1 << 20);
         row.peak_device_mib = prefill_peak;
-        row.peak_rss_mib = peak_rss_mib();
+        set_rss(row, prefill_rss);
         rows.push_back(row);
         continue;
       }
     }
     reset_device_peak(be);
+    const PeakWindow decode_window;  // the previous batch size's forks are freed; the prefilled state is not
     // Decode: `batch` forks of the prefilled state, one token each per step, logits and argmax every step.
     std::vector<std::unique_ptr<SequenceState>> seqs;
     for (int b = 0; b < batch; b++) seqs.push_back(state->fork());
@@ -251,7 +262,7 @@ std::vector<Row> bench_ctx(EngineSession& s, int64_t ctx, int decode_tokens, con
     row.decode_tps = double(decode_tokens) * batch / td;
     row.decode_gbps = (double(weight_bytes(s.ckpt, wdt)) + batch * live_state) * decode_tokens / td / 1e9;
     row.state_mib = double(seqs[0]->bytes()) / (1 << 20);
-    row.peak_rss_mib = peak_rss_mib();
+    set_rss(row, combine(prefill_rss, decode_window.peak()));
     row.peak_device_mib = std::max(prefill_peak, device_peak_mib(be));
     rows.push_back(row);
   }
@@ -327,9 +338,13 @@ void register_bench(CLI::App& app) {
                                   double(info.total_bytes) / (1 << 30), args->eng.gpu_dtype);
       }
 #endif
-      {  // warm-up, untimed: lazy library loading, first-use allocations
+      {  // warm-up, untimed: lazy library loading, first-use allocations. As many rows as the largest forward of the
+         // sweep, so the workspace the model keeps at that size is in every configuration's baseline, not in the
+         // first one's growth.
         auto st = s.model->new_state();
-        std::vector<int32_t> w(size_t(std::min<int64_t>(args->ubatch, 64)), 3);
+        const int64_t rows = std::max(std::min(args->ubatch, *std::max_element(ctxs.begin(), ctxs.end())),
+                                      *std::max_element(batches.begin(), batches.end()));
+        std::vector<int32_t> w(size_t(rows), 3);
         SeqInput in{st.get(), std::span<const int32_t>(w)};
         Tensor h;
         s.model->forward(std::span<const SeqInput>(&in, 1), &h);
@@ -350,15 +365,19 @@ void register_bench(CLI::App& app) {
     }
     std::printf("model: %s\ndevice: %s, threads %d; limits (%s): %.1f GFLOP/s, %.1f GB/s\n", model_desc.c_str(),
                 device_desc.c_str(), threads, lim.source.c_str(), lim.gflops, lim.gbps);
-    std::printf("| mode    |   ctx | batch | prefill tok/s | prefill GFLOP/s (%% limit) | decode tok/s | decode GB/s (%% limit) | state MiB | peak RSS MiB |%s\n",
+    std::printf("| mode    |   ctx | batch | prefill tok/s | prefill GFLOP/s (%% limit) | decode tok/s | decode GB/s (%% limit) | state MiB | peak RSS MiB | +MiB over baseline |%s\n",
                 gpu ? " peak device MiB |" : "");
-    std::printf("|---------|------:|------:|--------------:|--------------------------:|-------------:|----------------------:|----------:|-------------:|%s\n",
+    std::printf("|---------|------:|------:|--------------:|--------------------------:|-------------:|----------------------:|----------:|-------------:|-------------------:|%s\n",
                 gpu ? "----------------:|" : "");
+    auto mib = [](const std::optional<double>& v) { return v ? fmt::format("{:.1f}", *v) : std::string("n/a"); };
+    bool rss_unknown = false;
     for (const Row& r : rows) {
-      std::printf("| %-7s | %5ld | %5d | %13.1f | %15.1f (%5.1f%%) | %12.1f | %12.1f (%5.1f%%) | %9.2f | %12.1f |",
+      rss_unknown |= !r.peak_rss_mib;
+      std::printf("| %-7s | %5ld | %5d | %13.1f | %15.1f (%5.1f%%) | %12.1f | %12.1f (%5.1f%%) | %9.2f | %12s | %18s |",
                   r.mode.c_str(), long(r.ctx), r.batch, r.prefill_tps, r.prefill_gflops,
                   lim.gflops > 0 ? 100 * r.prefill_gflops / lim.gflops : 0.0, r.decode_tps, r.decode_gbps,
-                  lim.gbps > 0 ? 100 * r.decode_gbps / lim.gbps : 0.0, r.state_mib, r.peak_rss_mib);
+                  lim.gbps > 0 ? 100 * r.decode_gbps / lim.gbps : 0.0, r.state_mib, mib(r.peak_rss_mib).c_str(),
+                  mib(r.rss_over_baseline_mib).c_str());
       if (gpu) std::printf(" %15.1f |", r.peak_device_mib);
       std::printf("%s\n", r.skipped.empty() ? "" : (" decode skipped: " + r.skipped).c_str());
     }
@@ -378,10 +397,20 @@ void register_bench(CLI::App& app) {
       else
         std::printf("summary: %s ctx %ld batch %d decode skipped (%s)\n", r.mode.c_str(), long(r.ctx), r.batch,
                     r.skipped.c_str());
-      if (gpu)
-        std::printf("summary: %s ctx %ld batch %d memory: peak device %.1f MiB, state %.2f MiB per sequence\n",
-                    r.mode.c_str(), long(r.ctx), r.batch, r.peak_device_mib, r.state_mib);
+      if (gpu)  // gpu-check.sh reads the peak device MiB as the 10th field
+        std::printf("summary: %s ctx %ld batch %d memory: peak device %.1f MiB, state %.2f MiB per sequence, "
+                    "peak RSS %s MiB (+%s over baseline)\n",
+                    r.mode.c_str(), long(r.ctx), r.batch, r.peak_device_mib, r.state_mib,
+                    mib(r.peak_rss_mib).c_str(), mib(r.rss_over_baseline_mib).c_str());
+      else
+        std::printf("summary: %s ctx %ld batch %d memory: peak RSS %s MiB (+%s over baseline), state %.2f MiB per "
+                    "sequence\n",
+                    r.mode.c_str(), long(r.ctx), r.batch, mib(r.peak_rss_mib).c_str(),
+                    mib(r.rss_over_baseline_mib).c_str(), r.state_mib);
     }
+    if (rss_unknown)
+      std::fprintf(stderr, "bench: peak RSS n/a: the kernel refused to reset the resident high-water mark "
+                           "(/proc/self/clear_refs), and those configurations stayed below an earlier one's peak\n");
     if (!args->json_out.empty()) {
       nlohmann::json j;
       j["model"] = model_desc;
@@ -394,7 +423,10 @@ void register_bench(CLI::App& app) {
         j["rows"].push_back({{"mode", r.mode}, {"ctx", r.ctx}, {"batch", r.batch}, {"prefill_tok_s", r.prefill_tps},
                              {"prefill_gflops", r.prefill_gflops}, {"decode_tok_s", r.decode_tps},
                              {"decode_gbps", r.decode_gbps}, {"state_mib", r.state_mib},
-                             {"peak_rss_mib", r.peak_rss_mib}, {"peak_device_mib", r.peak_device_mib},
+                             {"peak_rss_mib", r.peak_rss_mib ? nlohmann::json(*r.peak_rss_mib) : nullptr},
+                             {"rss_over_baseline_mib",
+                              r.rss_over_baseline_mib ? nlohmann::json(*r.rss_over_baseline_mib) : nullptr},
+                             {"peak_device_mib", r.peak_device_mib},
                              {"decode_skipped", r.skipped}});
       std::ofstream out(args->json_out);
       if (!out) fail("--json: cannot write {}", args->json_out);
@@ -425,6 +457,7 @@ void register_bench(CLI::App& app) {
         if (r.skipped.empty()) b.decode_tok_s = r.decode_tps, b.decode_gbps = r.decode_gbps;  // skipped: NULL
         b.state_mib = r.state_mib;
         b.peak_rss_mib = r.peak_rss_mib;
+        b.rss_over_baseline_mib = r.rss_over_baseline_mib;
         if (gpu) b.peak_device_mib = r.peak_device_mib;
         b.limit_gflops = lim.gflops;
         b.limit_gbps = lim.gbps;

@@ -21,14 +21,17 @@ struct BenchRow {
   int64_t batch = 1;
   double prefill_tok_s = 0, prefill_gflops = 0;
   std::optional<double> decode_tok_s, decode_gbps;  // nullopt: the decode was skipped (stored as NULL)
-  double state_mib = 0, peak_rss_mib = 0;
+  double state_mib = 0;
+  // The configuration's own peak resident memory, and that peak minus the resident memory just before it started;
+  // nullopt: not measured (stored as NULL).
+  std::optional<double> peak_rss_mib, rss_over_baseline_mib;
   std::optional<double> peak_device_mib;     // CUDA: peak device memory; nullopt on the CPU
   double limit_gflops = 0, limit_gbps = 0;  // 0 = not measured (stored as NULL)
   std::string git_rev;
   std::string created_at;  // "" = now (UTC, ISO 8601)
 };
 
-// Creates bench_results when absent (idempotent).
+// Creates bench_results when absent and adds the columns a store from an older version lacks (idempotent).
 void ensure_bench_table(sqlite3* db);
 // Opens (or creates) the store at db_path and appends the rows in one transaction.
 void insert_bench_rows(const std::string& db_path, const std::vector<BenchRow>& rows);

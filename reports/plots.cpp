@@ -203,6 +203,7 @@ void bench_plots(sqlite3* db, std::vector<Plot>& out) {
   struct Pt {
     int64_t ctx;
     std::optional<double> v[5];
+    std::optional<double> rss_over_baseline;  // in the peak RSS point's label; from bench_results (not in v_bench)
   };
   struct S {
     std::string mode, label;
@@ -217,7 +218,9 @@ void bench_plots(sqlite3* db, std::vector<Plot>& out) {
     if (q.step()) vary_device = q.i64(0) > 1, vary_threads = q.i64(1) > 1, vary_batch = q.i64(2) > 1;
   }
   Query q(db, "SELECT model_name, mode, device, dtype, threads, batch, ctx, prefill_tok_s, decode_tok_s, state_mib, "
-              "peak_rss_mib, peak_device_mib FROM v_bench ORDER BY model_name, mode, device, dtype, threads, batch, ctx");
+              "peak_rss_mib, peak_device_mib, "
+              "(SELECT b.rss_over_baseline_mib FROM bench_results b WHERE b.id = v_bench.id) "
+              "FROM v_bench ORDER BY model_name, mode, device, dtype, threads, batch, ctx");
   std::string prev;
   Styler st;
   while (q.step()) {
@@ -230,16 +233,19 @@ void bench_plots(sqlite3* db, std::vector<Plot>& out) {
       st.add(label, q.text(1));
       prev = label;
     }
-    series.back().pts.push_back({q.i64(6), {q.opt_f64(7), q.opt_f64(8), q.opt_f64(9), q.opt_f64(10), q.opt_f64(11)}});
+    series.back().pts.push_back(
+        {q.i64(6), {q.opt_f64(7), q.opt_f64(8), q.opt_f64(9), q.opt_f64(10), q.opt_f64(11)}, q.opt_f64(12)});
   }
   if (series.empty()) return;
   st.freeze();
   const char* ids[5] = {"bench_prefill_tok_s", "bench_decode_tok_s", "bench_state_mib", "bench_peak_rss_mib",
                         "bench_peak_device_mib"};
   const char* titles[5] = {"Prefill speed vs context length", "Decode speed vs context length",
-                           "Sequence state memory vs context length", "Peak resident memory vs context length",
+                           "Sequence state memory vs context length",
+                           "Peak resident memory of each configuration vs context length",
                            "Peak device memory vs context length"};
-  const char* ylabels[5] = {"prefill tokens/s", "decode tokens/s", "KV cache / SUPRA state (MiB)", "peak RSS (MiB)",
+  const char* ylabels[5] = {"prefill tokens/s", "decode tokens/s", "KV cache / SUPRA state (MiB)",
+                            "peak RSS of the configuration (MiB)",
                             "peak device memory (MiB)"};
   for (int k = 0; k < 5; k++) {
     bool any = false;
@@ -256,9 +262,12 @@ void bench_plots(sqlite3* db, std::vector<Plot>& out) {
     for (const S& s : series) {
       PlotSeries ps = st.series(s.label, s.mode, s.label);
       for (const Pt& pt : s.pts)
-        if (pt.v[k])
-          ps.points.push_back({double(pt.ctx), *pt.v[k], false,
-                               fmt::format("{} · ctx {}: {:.2f}", s.label, pt.ctx, *pt.v[k])});
+        if (pt.v[k]) {
+          std::string tip = fmt::format("{} · ctx {}: {:.2f}", s.label, pt.ctx, *pt.v[k]);
+          if (k == 3 && pt.rss_over_baseline)
+            tip += fmt::format(" (+{:.2f} over the baseline before it)", *pt.rss_over_baseline);
+          ps.points.push_back({double(pt.ctx), *pt.v[k], false, std::move(tip)});
+        }
       p.series.push_back(std::move(ps));
       plot.series.push_back(s.label);
     }

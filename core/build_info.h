@@ -9,4 +9,8 @@ namespace supra {
 // reconfiguring records the new revision.
 std::string build_git_revision();
 
+// The source tree this binary was built from (CMAKE_SOURCE_DIR): where the bundled data and reference files live
+// for a binary run from its build. An installed binary or a moved tree points at them with an option or SUPRA_DATA_DIR.
+std::string build_source_root();
+
 }  // namespace supra

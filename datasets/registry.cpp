@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "core/build_info.h"
 #include "core/error.h"
 #include "core/sha256.h"
 
@@ -46,9 +47,9 @@ fs::path data_root(const fs::path& override_root) {
     root = env;
     origin = "SUPRA_DATA_DIR";
   } else {
-    // The bundled data sits next to this source file. __FILE__ is absolute in a CMake build, so this finds the
-    // data from any working directory; an installed binary or a moved tree sets SUPRA_DATA_DIR instead.
-    root = fs::path(__FILE__).parent_path() / "data";
+    // The bundled data in the source tree the binary was built from, found from any working directory; an
+    // installed binary or a moved tree sets SUPRA_DATA_DIR instead.
+    root = fs::path(build_source_root()) / "datasets" / "data";
     origin = "bundled default <repo>/datasets/data";
   }
   std::error_code ec;

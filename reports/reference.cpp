@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/build_info.h"
 #include "core/error.h"
 
 namespace supra::reports {
@@ -42,8 +43,8 @@ bool ReportReference::is_percent(const std::string& metric) const {
 }
 
 std::string default_reference_path() {
-  // This file's own folder: the JSON lives beside the sources (CMake compiles with absolute paths).
-  return (std::filesystem::path(__FILE__).parent_path() / "paper_reference.json").string();
+  // The JSON lives beside the reports sources of the tree this binary was built from.
+  return (std::filesystem::path(build_source_root()) / "reports" / "paper_reference.json").string();
 }
 
 ReportReference load_reference(const std::string& path) {

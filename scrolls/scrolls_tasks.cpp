@@ -78,7 +78,7 @@ class ScrollsTask final : public tasks::Task {
     return source_.path.empty() ? "validation" : "file";  // a named file may hold any split
   }
   int default_shots() const override { return spec_.default_shots; }
-  std::string default_truncation() const override { return "doc_end"; }
+  tasks::TruncationPolicy default_truncation() const override { return tasks::TruncationPolicy::DocEnd; }
   bool has_documents() const override { return true; }
   std::string data_sha256() const override { return sha256_; }
 
@@ -134,7 +134,7 @@ class ScrollsTask final : public tasks::Task {
     std::vector<std::string> shots;
     for (int64_t i : tasks::sample_fewshot(spec_.name, size(), true, doc, settings.shots, settings.fewshot_seed))
       shots.push_back(shot_text(docs_[size_t(i)]));
-    tasks::PromptParts parts{tasks::fewshot_prefix("", shots), std::string(d.document()), "\n\n" + query_line(d)};
+    tasks::PromptText parts{tasks::fewshot_prefix("", shots), std::string(d.document()), "\n\n" + query_line(d)};
 
     std::vector<tasks::Request> out;
     auto loglikelihood = [&](const std::string& choice) {

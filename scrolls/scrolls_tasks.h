@@ -8,7 +8,7 @@
 //   ContractNLI                        {document}\n\nHypothesis: {query}\nConclusion:
 //   QuALITY                            {article}\n\nQuestion: {question}\nAnswer:   (options are NOT in the prompt;
 //                                      each is scored as a continuation " " + option)
-// Each request carries PromptParts {prefix = few-shot examples or "", document, suffix = "\n\nQuestion: ...\nAnswer:"}
+// Each request carries PromptText {prefix = few-shot examples or "", document, suffix = "\n\nQuestion: ...\nAnswer:"}
 // so the harness can cut the document with the run's truncation policy (default doc_end).
 //
 // Requests and per-document metrics (every F1/EM/ROUGE value is stored x 100, so the Mean aggregate is the number

@@ -119,7 +119,7 @@ TEST_CASE("fixture tasks: wikiqa (QA, budget 32) and quality_example (quality's 
   w->load("");
   CHECK(w->size() == 179);
   CHECK(w->data_sha256().empty());  // bundled: fixed by the registry
-  CHECK(w->default_truncation() == "doc_end");
+  CHECK(w->default_truncation() == supra::tasks::TruncationPolicy::DocEnd);
   CHECK(w->dataset() == "scrolls_fixture_wikiqa");
   const auto r = w->requests(0, {});
   REQUIRE(r.size() == 1);

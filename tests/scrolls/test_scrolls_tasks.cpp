@@ -111,7 +111,7 @@ TEST_CASE("summaries: the document is the whole input, the fixed question after 
     auto t = loaded(name, f);
     CHECK(t->name() == name);
     CHECK(t->version() == 1);
-    CHECK(t->default_truncation() == "doc_end");
+    CHECK(t->default_truncation() == supra::tasks::TruncationPolicy::DocEnd);
     CHECK(t->has_documents());
     CHECK(t->default_shots() == 0);
     CHECK(t->data_sha256() == sha256_file(f.string()));
@@ -345,7 +345,7 @@ TEST_CASE("every official SCROLLS task is made by the factory") {
     auto t = make_long_task(n);
     REQUIRE(t);
     CHECK(t->name() == n);
-    CHECK(t->default_truncation() == "doc_end");
+    CHECK(t->default_truncation() == supra::tasks::TruncationPolicy::DocEnd);
   }
   CHECK_THROWS(official_scrolls_spec("squad"));
 }

@@ -25,7 +25,7 @@
 
 #include "datasets/registry.h"
 #include "core/error.h"
-#include "scrolls/long_tasks.h"
+#include "scrolls/registry.h"
 #include "scrolls/probe_grid.h"
 #include "scrolls/scrolls_reader.h"
 #include "tasks/py_random.h"

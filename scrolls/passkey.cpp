@@ -20,7 +20,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
-#include "scrolls/long_tasks.h"
+#include "scrolls/registry.h"
 #include "scrolls/probe_grid.h"
 #include "tasks/py_random.h"
 

@@ -16,7 +16,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
-#include "scrolls/long_tasks.h"
+#include "scrolls/registry.h"
 #include "scrolls/probe_grid.h"
 #include "tasks/named_text_file.h"
 

@@ -115,11 +115,6 @@ class Task {
   }
 };
 
-// Every built-in task, by name ("hellaswag", "piqa", ..., "mmlu", "mmlu_<subject>").
-std::vector<std::string> task_names();
-// A fresh task object; error listing the known names when `name` is unknown.
-std::unique_ptr<Task> make_task(const std::string& name);
-
 // Aggregate of one metric over documents: value, stderr (NaN when undefined) and n.
 struct Aggregate {
   double value = 0, stderr_ = 0;

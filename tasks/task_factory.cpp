@@ -1,0 +1,45 @@
+#include "tasks/task_factory.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "core/error.h"
+
+namespace supra::tasks {
+
+const TaskFactory* find_task_factory(const TaskTable& table, std::string_view name) {
+  const size_t colon = name.find(':');
+  const std::string_view base = name.substr(0, colon);
+  for (const TaskFactory& row : table) {
+    const bool match = row.path == TaskPath::None       ? name == row.name
+                       : row.path == TaskPath::Optional ? base == row.name
+                                                        : base == row.name && colon != std::string_view::npos;
+    if (match) return &row;
+  }
+  return nullptr;
+}
+
+std::unique_ptr<Task> make_task(const TaskTable& table, const std::string& name) {
+  const TaskFactory* row = find_task_factory(table, name);
+  if (!row) {
+    std::vector<std::string> names;
+    for (const TaskFactory& r : table) names.push_back(listed_name(r));
+    fail("unknown task \"{}\"; known tasks: {}", name, fmt::join(names, ", "));
+  }
+  const size_t colon = name.find(':');
+  return row->make(colon == std::string::npos ? "" : name.substr(colon + 1));
+}
+
+std::string listed_name(const TaskFactory& row) {
+  switch (row.path) {
+    case TaskPath::None:
+      return row.name;
+    case TaskPath::Optional:
+      return row.name + "[:<path>]";
+    case TaskPath::Required:
+      return row.name + ":<path>";
+  }
+  return row.name;
+}
+
+}  // namespace supra::tasks

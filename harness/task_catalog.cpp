@@ -1,5 +1,6 @@
 #include "harness/task_catalog.h"
 
+#include "probes/registry.h"
 #include "scrolls/registry.h"
 
 namespace supra {
@@ -7,7 +8,7 @@ namespace supra {
 const tasks::TaskTable& task_catalog() {
   static const tasks::TaskTable table = [] {
     tasks::TaskTable t;
-    for (const tasks::TaskTable* part : {&tasks::task_factories(), &scrolls::task_factories()})
+    for (const tasks::TaskTable* part : {&tasks::task_factories(), &scrolls::task_factories(), &probes::task_factories()})
       t.insert(t.end(), part->begin(), part->end());
     return t;
   }();

@@ -17,8 +17,5 @@ const tasks::TaskTable& task_factories();
 std::unique_ptr<tasks::Task> make_scrolls_task(const std::string& name, const std::string& path);  // scrolls_tasks.cpp
 std::unique_ptr<tasks::Task> make_wikiqa();                                                       // fixture_tasks.cpp
 std::unique_ptr<tasks::Task> make_quality_example();                                              // fixture_tasks.cpp
-std::unique_ptr<tasks::Task> make_passkey();                                                      // passkey.cpp
-std::unique_ptr<tasks::Task> make_kv_retrieval();                                                 // kv_retrieval.cpp
-std::unique_ptr<tasks::Task> make_ppl_by_position(const std::string& path);                       // ppl_by_position.cpp
 
 }  // namespace supra::scrolls

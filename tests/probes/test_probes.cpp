@@ -7,11 +7,11 @@
 #include <regex>
 
 #include "engine/tokenizer.h"
-#include "scrolls/registry.h"
-#include "scrolls/probe_grid.h"
+#include "probes/registry.h"
+#include "probes/probe_grid.h"
 
 using namespace supra;
-using namespace supra::scrolls;
+using namespace supra::probes;
 
 namespace {
 

@@ -7,15 +7,27 @@
 
 namespace supra::tasks {
 
-const TaskFactory* find_task_factory(const TaskTable& table, std::string_view name) {
+namespace {
+
+bool matches(const TaskFactory& row, std::string_view name) {
   const size_t colon = name.find(':');
   const std::string_view base = name.substr(0, colon);
-  for (const TaskFactory& row : table) {
-    const bool match = row.path == TaskPath::None       ? name == row.name
-                       : row.path == TaskPath::Optional ? base == row.name
-                                                        : base == row.name && colon != std::string_view::npos;
-    if (match) return &row;
+  switch (row.path) {
+    case TaskPath::None:
+      return name == row.name;
+    case TaskPath::Optional:
+      return base == row.name;
+    case TaskPath::Required:
+      return base == row.name && colon != std::string_view::npos;
   }
+  return false;
+}
+
+}  // namespace
+
+const TaskFactory* find_task_factory(const TaskTable& table, std::string_view name) {
+  for (const TaskFactory& row : table)
+    if (matches(row, name)) return &row;
   return nullptr;
 }
 

@@ -206,12 +206,13 @@ void register_tasks(CLI::App& app) {
   cmd->add_option("--data", *data_root, "dataset root (default: the bundled datasets/data)");
   cmd->callback([data_root] {
     std::printf("| task | version | docs | shots | data | description |\n|---|---:|---:|---:|---|---|\n");
-    for (const auto& n : all_task_names()) {
-      if (n.find('<') != std::string::npos) {  // a family named by a path, e.g. perplexity:<path>
-        std::printf("| %s | | | | | a task per file |\n", n.c_str());
+    for (const tasks::TaskFactory& row : task_catalog()) {
+      if (row.path == tasks::TaskPath::Required) {  // a family named by a path, e.g. perplexity:<path>
+        std::printf("| %s | | | | | %s |\n", tasks::listed_name(row).c_str(), row.description.c_str());
         continue;
       }
-      auto t = make_any_task(n);
+      const std::string& n = row.name;
+      auto t = row.make("");
       std::string docs = "?";
       try {
         t->load(*data_root);

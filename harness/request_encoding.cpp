@@ -43,8 +43,8 @@ LoglikelihoodRequest encode_pair(const Tokenizer& tok, const std::string& contex
 namespace {
 
 // Splits the tokens of the whole prompt into prefix / document / suffix spans and applies the policy.
-scrolls::Truncated cut(const Tokenizer& tok, const tasks::PromptParts& parts, const std::vector<int32_t>& whole,
-                       bool add_bos, scrolls::TruncationPolicy policy, int64_t ctx, int64_t budget_used) {
+tasks::Truncated cut(const Tokenizer& tok, const tasks::PromptText& parts, const std::vector<int32_t>& whole,
+                       bool add_bos, tasks::TruncationPolicy policy, int64_t ctx, int64_t budget_used) {
   if (ctx - budget_used <= 0)
     fail("a generation budget or continuation of {} tokens leaves no room for the prompt at --ctx {}", budget_used,
          ctx);
@@ -52,14 +52,14 @@ scrolls::Truncated cut(const Tokenizer& tok, const tasks::PromptParts& parts, co
   const size_t a = std::min(n, encode_text(tok, parts.prefix, add_bos).size());
   const size_t b = std::clamp(encode_text(tok, parts.prefix + parts.document, add_bos).size(), a, n);
   const std::span<const int32_t> all(whole);
-  scrolls::PromptParts p{all.subspan(0, a), all.subspan(a, b - a), all.subspan(b)};
-  return scrolls::truncate_prompt(p, policy, size_t(ctx), size_t(budget_used));
+  tasks::PromptTokens p{all.subspan(0, a), all.subspan(a, b - a), all.subspan(b)};
+  return tasks::truncate_prompt(p, policy, size_t(ctx), size_t(budget_used));
 }
 
 }  // namespace
 
-FittedPrompt fit_prompt(const Tokenizer& tok, const tasks::PromptParts& parts, bool add_bos,
-                        scrolls::TruncationPolicy policy, int64_t ctx, int64_t max_gen_toks) {
+FittedPrompt fit_prompt(const Tokenizer& tok, const tasks::PromptText& parts, bool add_bos,
+                        tasks::TruncationPolicy policy, int64_t ctx, int64_t max_gen_toks) {
   FittedPrompt f;
   auto whole = encode_text(tok, parts.prefix + parts.document + parts.suffix, add_bos);
   if (whole.empty()) whole = {tok.bos_id()};
@@ -67,8 +67,8 @@ FittedPrompt fit_prompt(const Tokenizer& tok, const tasks::PromptParts& parts, b
   return f;
 }
 
-FittedPrompt fit_pair(const Tokenizer& tok, const tasks::PromptParts& parts, const std::string& continuation,
-                      bool add_bos, scrolls::TruncationPolicy policy, int64_t ctx) {
+FittedPrompt fit_pair(const Tokenizer& tok, const tasks::PromptText& parts, const std::string& continuation,
+                      bool add_bos, tasks::TruncationPolicy policy, int64_t ctx) {
   FittedPrompt f;
   LoglikelihoodRequest r = encode_pair(tok, parts.prefix + parts.document + parts.suffix, continuation, add_bos);
   f.continuation = std::move(r.continuation);

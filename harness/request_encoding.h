@@ -6,8 +6,8 @@
 
 #include "engine/scorer.h"
 #include "engine/tokenizer.h"
-#include "scrolls/truncation.h"
 #include "tasks/task.h"
+#include "tasks/truncation.h"
 
 namespace supra {
 
@@ -22,19 +22,19 @@ std::vector<int32_t> encode_text(const Tokenizer& tok, const std::string& text, 
 
 // A long-input prompt cut to fit the context by a truncation policy (EVALUATION.md section 6).
 struct FittedPrompt {
-  scrolls::Truncated truncated;       // kept prompt tokens and the input / kept / dropped counts
+  tasks::Truncated truncated;         // kept prompt tokens and the input / kept / dropped counts
   std::vector<int32_t> continuation;  // fit_pair only
 };
 
 // The prompt prefix + document + suffix is tokenized as ONE string (as lm-eval does), then split into the three
 // spans at the token boundaries of enc(prefix) and enc(prefix + document), so cutting the document never changes
 // how the rest tokenizes. BOS (add_bos) belongs to the prefix. Budget: L - max_gen_toks.
-FittedPrompt fit_prompt(const Tokenizer& tok, const tasks::PromptParts& parts, bool add_bos,
-                        scrolls::TruncationPolicy policy, int64_t ctx, int64_t max_gen_toks);
+FittedPrompt fit_prompt(const Tokenizer& tok, const tasks::PromptText& parts, bool add_bos,
+                        tasks::TruncationPolicy policy, int64_t ctx, int64_t max_gen_toks);
 
 // The same for a loglikelihood request: the continuation is encoded as encode_pair does against the whole prompt,
 // and the prompt is cut to L - len(continuation) so the scorer sees every continuation token with nothing cut.
-FittedPrompt fit_pair(const Tokenizer& tok, const tasks::PromptParts& parts, const std::string& continuation,
-                      bool add_bos, scrolls::TruncationPolicy policy, int64_t ctx);
+FittedPrompt fit_pair(const Tokenizer& tok, const tasks::PromptText& parts, const std::string& continuation,
+                      bool add_bos, tasks::TruncationPolicy policy, int64_t ctx);
 
 }  // namespace supra

@@ -1,15 +1,17 @@
 #pragma once
-// Every task the harness can run: the NLU tasks (tasks/) and the long-context tasks and probes (scrolls/).
+// Every task the harness can run: the task table's rows from tasks/ (NLU tasks, perplexity:<path>), scrolls/
+// (SCROLLS tasks, long-document fixtures) and probes/ (long-context probes), in that order.
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "tasks/task.h"
+#include "tasks/task_factory.h"
 
 namespace supra {
 
-std::vector<std::string> all_task_names();
-// Error listing every known name when `name` is unknown.
+const tasks::TaskTable& task_catalog();
+// A fresh task from the catalog; error listing every known name when `name` is unknown. A task factory's own error
+// (e.g. a file that cannot be read) reaches the caller unchanged.
 std::unique_ptr<tasks::Task> make_any_task(const std::string& name);
 
 }  // namespace supra

@@ -9,7 +9,7 @@
 #include "core/error.h"
 #include "harness/progress.h"
 #include "harness/request_encoding.h"
-#include "scrolls/truncation.h"
+#include "tasks/truncation.h"
 
 namespace supra {
 
@@ -25,7 +25,7 @@ void set_counts(SampleRow& row, const Result& r) {
 // Runs the requests of a batch of documents; responses come back in the same order.
 std::vector<tasks::Response> run_requests(EngineSession& s, Scorer& scorer, const std::vector<tasks::Request>& reqs,
                                           const std::vector<int64_t>& req_doc, const std::string& task,
-                                          int64_t ctx, bool add_bos, scrolls::TruncationPolicy policy,
+                                          int64_t ctx, bool add_bos, tasks::TruncationPolicy policy,
                                           std::vector<SampleRow>& rows) {
   const Tokenizer& tok = s.require_tokenizer();
   std::vector<tasks::Response> out(reqs.size());
@@ -48,7 +48,7 @@ std::vector<tasks::Response> run_requests(EngineSession& s, Scorer& scorer, cons
       rows[i].n_input = int64_t(f.truncated.input);
       rows[i].n_kept = int64_t(f.truncated.kept);
       rows[i].n_dropped = int64_t(f.truncated.dropped);
-      rows[i].truncation = std::string(scrolls::truncation_policy_name(f.truncated.applied));
+      rows[i].truncation = std::string(tasks::truncation_policy_name(f.truncated.applied));
       if (r.type == tasks::RequestType::Loglikelihood) {
         ll.push_back({std::move(f.truncated.tokens), std::move(f.continuation)});
         ll_idx.push_back(i);
@@ -124,10 +124,11 @@ RunOutcome run_task(Store& store, EngineSession& s, tasks::Task& task, const Run
   if (st.ctx <= 0) fail("--ctx: context lengths must be positive, got {}", st.ctx);
   if (st.batch_docs <= 0) fail("--batch: must be positive, got {}", st.batch_docs);
   task.load(st.data_root);
-  const std::string truncation = st.truncation.empty() ? task.default_truncation() : st.truncation;
-  const scrolls::TruncationPolicy policy = scrolls::parse_truncation_policy(truncation);
-  if (policy != scrolls::TruncationPolicy::left && !task.has_documents())
-    fail("--truncation {}: task {} has no document to cut (only `left` applies to it)", truncation, task.name());
+  const tasks::TruncationPolicy policy =
+      st.truncation.empty() ? task.default_truncation() : tasks::parse_truncation_policy(st.truncation);
+  if (policy != tasks::TruncationPolicy::Left && !task.has_documents())
+    fail("--truncation {}: task {} has no document to cut (only `left` applies to it)",
+         tasks::truncation_policy_name(policy), task.name());
   tasks::TaskSettings ts;
   ts.shots = st.shots >= 0 ? st.shots : task.default_shots();
   ts.fewshot_seed = st.seed;
@@ -148,7 +149,7 @@ RunOutcome run_task(Store& store, EngineSession& s, tasks::Task& task, const Run
   k.shots = ts.shots;
   k.seed = st.seed;
   k.ctx = st.ctx;
-  k.truncation = std::string(scrolls::truncation_policy_name(policy));
+  k.truncation = std::string(tasks::truncation_policy_name(policy));
   k.data_sha256 = task.data_sha256();
   k.dtype = st.dtype.empty() ? dtype_name(s.ckpt.config.weight_dtype) : st.dtype;
   k.device = st.device;

@@ -2,6 +2,7 @@
 #include "scrolls/scrolls_tasks.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -12,7 +13,7 @@
 #include "core/error.h"
 #include "core/sha256.h"
 #include "scrolls/fixtures.h"
-#include "scrolls/long_tasks.h"
+#include "scrolls/registry.h"
 #include "scrolls/metrics.h"
 #include "scrolls/normalize.h"
 #include "scrolls/scrolls_reader.h"
@@ -78,7 +79,7 @@ class ScrollsTask final : public tasks::Task {
     return source_.path.empty() ? "validation" : "file";  // a named file may hold any split
   }
   int default_shots() const override { return spec_.default_shots; }
-  std::string default_truncation() const override { return "doc_end"; }
+  tasks::TruncationPolicy default_truncation() const override { return tasks::TruncationPolicy::DocEnd; }
   bool has_documents() const override { return true; }
   std::string data_sha256() const override { return sha256_; }
 
@@ -134,7 +135,7 @@ class ScrollsTask final : public tasks::Task {
     std::vector<std::string> shots;
     for (int64_t i : tasks::sample_fewshot(spec_.name, size(), true, doc, settings.shots, settings.fewshot_seed))
       shots.push_back(shot_text(docs_[size_t(i)]));
-    tasks::PromptParts parts{tasks::fewshot_prefix("", shots), std::string(d.document()), "\n\n" + query_line(d)};
+    tasks::PromptText parts{tasks::fewshot_prefix("", shots), std::string(d.document()), "\n\n" + query_line(d)};
 
     std::vector<tasks::Request> out;
     auto loglikelihood = [&](const std::string& choice) {
@@ -356,7 +357,7 @@ QualityOptions parse_quality_options(std::string_view text, std::string_view sou
   return out;
 }
 
-const ScrollsSpec& official_scrolls_spec(const std::string& name) {
+const std::vector<ScrollsSpec>& official_scrolls_specs() {
   static const std::vector<ScrollsSpec> specs = {
       {"gov_report", ScrollsKind::Summary, 1024, 0,
        "SCROLLS GovReport: summarise a government report; ROUGE-1/2/L (generation budget 1024)"},
@@ -373,23 +374,22 @@ const ScrollsSpec& official_scrolls_spec(const std::string& name) {
       {"contract_nli", ScrollsKind::ContractNli, 0, 0,
        "SCROLLS ContractNLI: entailment / contradiction / not mentioned in a contract, by loglikelihood; EM"},
   };
-  for (const ScrollsSpec& s : specs)
+  return specs;
+}
+
+const ScrollsSpec& official_scrolls_spec(const std::string& name) {
+  std::vector<std::string_view> names;
+  for (const ScrollsSpec& s : official_scrolls_specs()) {
     if (s.name == name) return s;
-  fail("{} is not an official SCROLLS task (gov_report, summ_screen_fd, qmsum, qasper, narrative_qa, quality, "
-       "contract_nli)",
-       name);
+    names.push_back(s.name);
+  }
+  fail("{} is not an official SCROLLS task ({})", name, fmt::join(names, ", "));
 }
 
 std::unique_ptr<tasks::Task> make_spec_task(ScrollsSpec spec, ScrollsSource source) {
   if (!source.path.empty() && !source.dataset.empty())
     fail("task {}: give a file or a bundled dataset, not both", spec.name);
   return std::make_unique<ScrollsTask>(std::move(spec), std::move(source));
-}
-
-const std::vector<std::string>& scrolls_task_names() {
-  static const std::vector<std::string> names = {"gov_report", "summ_screen_fd", "qmsum",       "qasper",
-                                                 "narrative_qa", "quality",      "contract_nli"};
-  return names;
 }
 
 std::unique_ptr<tasks::Task> make_scrolls_task(const std::string& name, const std::string& path) {

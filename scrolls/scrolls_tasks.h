@@ -8,7 +8,7 @@
 //   ContractNLI                        {document}\n\nHypothesis: {query}\nConclusion:
 //   QuALITY                            {article}\n\nQuestion: {question}\nAnswer:   (options are NOT in the prompt;
 //                                      each is scored as a continuation " " + option)
-// Each request carries PromptParts {prefix = few-shot examples or "", document, suffix = "\n\nQuestion: ...\nAnswer:"}
+// Each request carries PromptText {prefix = few-shot examples or "", document, suffix = "\n\nQuestion: ...\nAnswer:"}
 // so the harness can cut the document with the run's truncation policy (default doc_end).
 //
 // Requests and per-document metrics (every F1/EM/ROUGE value is stored x 100, so the Mean aggregate is the number
@@ -60,7 +60,10 @@ struct ScrollsSpec {
   std::string about;      // one line for the description
 };
 
-// The spec of an official SCROLLS task ("gov_report" ... "contract_nli"); error for another name.
+// The specs of the official SCROLLS tasks: gov_report, summ_screen_fd, qmsum, qasper, narrative_qa, quality,
+// contract_nli (the task table's order).
+const std::vector<ScrollsSpec>& official_scrolls_specs();
+// The spec of an official SCROLLS task; error for another name.
 const ScrollsSpec& official_scrolls_spec(const std::string& name);
 
 // Where a task's JSONL comes from: a user file (path; its sha256 becomes part of the run key), a bundled registry

@@ -1,6 +1,6 @@
 #pragma once
 // The built-in tasks' factories and the pieces of their prompt logic that tests check directly. Internal to tasks/:
-// the harness goes through task.h (task_names / make_task).
+// the harness goes through the task table (task_factory.h).
 #include <memory>
 #include <string>
 #include <string_view>

@@ -1,11 +1,8 @@
-// Every built-in task by name, and the request-type / aggregation names stored with results.
-#include <fmt/format.h>
-#include <fmt/ranges.h>
-
+// The NLU tasks' rows of the task table, and the request-type / aggregation names stored with results.
 #include "datasets/registry.h"
-#include "core/error.h"
 #include "tasks/builtin.h"
 #include "tasks/task.h"
+#include "tasks/task_factory.h"
 
 namespace supra::tasks {
 
@@ -37,32 +34,30 @@ const char* aggregation_name(Aggregation a) {
 
 size_t registry_records(std::string_view dataset) { return datasets::find_dataset(dataset).records; }
 
-std::vector<std::string> task_names() {
-  std::vector<std::string> names = {"hellaswag", "piqa",  "arc_easy", "arc_challenge", "winogrande",
-                                    "lambada_openai", "boolq", "copa", "openbookqa", "mmlu"};
-  for (const std::string& s : mmlu_subjects()) names.push_back("mmlu_" + s);
-  return names;
-}
-
-std::unique_ptr<Task> make_task(const std::string& name) {
-  static constexpr std::string_view kPerplexity = "perplexity:";
-  if (name.starts_with(kPerplexity)) return make_perplexity_text(name.substr(kPerplexity.size()));
-  if (name == "hellaswag") return make_hellaswag();
-  if (name == "piqa") return make_piqa();
-  if (name == "arc_easy" || name == "arc_challenge") return make_arc(name);
-  if (name == "winogrande") return make_winogrande();
-  if (name == "lambada_openai") return make_lambada_openai();
-  if (name == "boolq") return make_boolq();
-  if (name == "copa") return make_copa();
-  if (name == "openbookqa") return make_openbookqa();
-  if (name == "mmlu") return make_mmlu("");
-  if (name.starts_with("mmlu_")) {
-    const std::string subject = name.substr(5);
-    for (const std::string& s : mmlu_subjects())
-      if (s == subject) return make_mmlu(subject);
-  }
-  fail("unknown task \"{}\"; known tasks: {}, and perplexity:<path to a UTF-8 text file>", name,
-       fmt::join(task_names(), ", "));
+const TaskTable& task_factories() {
+  static const TaskTable table = [] {
+    auto fixed = [](std::string name, std::function<std::unique_ptr<Task>()> make) {
+      return TaskFactory{std::move(name), TaskPath::None, [make](const std::string&) { return make(); }, ""};
+    };
+    TaskTable t = {
+        fixed("hellaswag", make_hellaswag),
+        fixed("piqa", make_piqa),
+        fixed("arc_easy", [] { return make_arc("arc_easy"); }),
+        fixed("arc_challenge", [] { return make_arc("arc_challenge"); }),
+        fixed("winogrande", make_winogrande),
+        fixed("lambada_openai", make_lambada_openai),
+        fixed("boolq", make_boolq),
+        fixed("copa", make_copa),
+        fixed("openbookqa", make_openbookqa),
+        fixed("mmlu", [] { return make_mmlu(""); }),
+    };
+    for (const std::string& s : mmlu_subjects()) t.push_back(fixed("mmlu_" + s, [s] { return make_mmlu(s); }));
+    t.push_back({"perplexity", TaskPath::Required, make_perplexity_text,
+                 "perplexity of a UTF-8 text file as one rolling document (word/byte/token perplexity, bits per "
+                 "byte); a task per file"});
+    return t;
+  }();
+  return table;
 }
 
 }  // namespace supra::tasks

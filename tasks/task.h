@@ -12,14 +12,17 @@
 #include <string_view>
 #include <vector>
 
+#include "tasks/truncation.h"
+
 namespace supra::tasks {
 
 enum class RequestType { Loglikelihood, LoglikelihoodRolling, GenerateUntil };
 const char* request_type_name(RequestType t);
 
-// A long-input prompt in three parts, so the run's truncation policy (EVALUATION.md section 6) can cut the document
-// and keep the instruction, query and answer prefix: prompt = prefix + document + suffix.
-struct PromptParts {
+// The text of a long-input prompt in three parts, so the run's truncation policy (EVALUATION.md section 6) can cut
+// the document and keep the instruction, query and answer prefix: prompt = prefix + document + suffix. The harness
+// tokenizes it into PromptTokens (tasks/truncation.h).
+struct PromptText {
   std::string prefix;    // instruction, few-shot examples ("" when none)
   std::string document;  // the long text that may be cut
   std::string suffix;    // query and answer prefix, e.g. "\n\nQuestion: ...\nAnswer:"
@@ -34,7 +37,7 @@ struct Request {
   int max_gen_toks = 0;            // generate_until only
   // Long-input requests (loglikelihood or generate_until) set `parts` instead of `context`; the harness tokenizes
   // each part and fits the prompt into L - (generation budget or continuation length) with the run's policy.
-  std::optional<PromptParts> parts;
+  std::optional<PromptText> parts;
 };
 
 struct Response {
@@ -84,10 +87,10 @@ class Task {
   virtual std::string dataset() const = 0;  // registry name of its data (datasets/registry.h)
   virtual std::string split() const = 0;
   virtual int default_shots() const { return 0; }  // the paper's setting
-  // Truncation policy when the run names none: "left" (lm-eval) for short-input tasks; long-document tasks, whose
-  // requests carry PromptParts, use "doc_end" (ZeroSCROLLS). A task without PromptParts supports only "left".
-  virtual std::string default_truncation() const { return "left"; }
-  virtual bool has_documents() const { return false; }  // requests carry PromptParts
+  // Truncation policy when the run names none: Left (lm-eval) for short-input tasks; long-document tasks, whose
+  // requests carry PromptText, use DocEnd (ZeroSCROLLS). A task without PromptText supports only Left.
+  virtual TruncationPolicy default_truncation() const { return TruncationPolicy::Left; }
+  virtual bool has_documents() const { return false; }  // requests carry PromptText
   // sha256 of data the user supplied (not in the bundled registry), part of the run key; "" for bundled data.
   // Valid after load().
   virtual std::string data_sha256() const { return ""; }
@@ -111,11 +114,6 @@ class Task {
     return {};
   }
 };
-
-// Every built-in task, by name ("hellaswag", "piqa", ..., "mmlu", "mmlu_<subject>").
-std::vector<std::string> task_names();
-// A fresh task object; error listing the known names when `name` is unknown.
-std::unique_ptr<Task> make_task(const std::string& name);
 
 // Aggregate of one metric over documents: value, stderr (NaN when undefined) and n.
 struct Aggregate {

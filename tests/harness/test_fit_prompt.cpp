@@ -27,10 +27,10 @@ bool ends_with(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
 
 TEST_CASE("fit_prompt keeps prefix and suffix under doc_end and middle, and counts the cut", "[truncation]") {
   const Tokenizer& tok = tok512();
-  const tasks::PromptParts parts{"Read this.\n\n", words(200), "\n\nQuestion: Who ran home?\nAnswer:"};
+  const tasks::PromptText parts{"Read this.\n\n", words(200), "\n\nQuestion: Who ran home?\nAnswer:"};
   const auto whole = encode_text(tok, parts.prefix + parts.document + parts.suffix, false);
   const auto suffix_tokens = std::vector<int32_t>(whole.end() - 12, whole.end());
-  for (auto policy : {scrolls::TruncationPolicy::doc_end, scrolls::TruncationPolicy::middle}) {
+  for (auto policy : {tasks::TruncationPolicy::DocEnd, tasks::TruncationPolicy::Middle}) {
     const FittedPrompt f = fit_prompt(tok, parts, false, policy, 256, 32);
     CHECK(f.truncated.input == whole.size());
     CHECK(f.truncated.kept == 256 - 32);
@@ -40,18 +40,18 @@ TEST_CASE("fit_prompt keeps prefix and suffix under doc_end and middle, and coun
     CHECK(std::equal(whole.begin(), whole.begin() + 4, f.truncated.tokens.begin()));  // so does the instruction
   }
   // left keeps the end of the whole prompt and loses the instruction.
-  const FittedPrompt l = fit_prompt(tok, parts, false, scrolls::TruncationPolicy::left, 256, 32);
+  const FittedPrompt l = fit_prompt(tok, parts, false, tasks::TruncationPolicy::Left, 256, 32);
   CHECK(l.truncated.tokens == std::vector<int32_t>(whole.end() - 224, whole.end()));
   // A prompt that fits is not cut, whatever the policy.
-  const FittedPrompt fits = fit_prompt(tok, parts, false, scrolls::TruncationPolicy::doc_end, 8192, 32);
+  const FittedPrompt fits = fit_prompt(tok, parts, false, tasks::TruncationPolicy::DocEnd, 8192, 32);
   CHECK(fits.truncated.tokens == whole);
   CHECK(fits.truncated.dropped == 0);
 }
 
 TEST_CASE("fit_pair cuts the document to leave room for the whole continuation", "[truncation]") {
   const Tokenizer& tok = tok512();
-  const tasks::PromptParts parts{"", words(100), "\n\nHypothesis: A cat.\nConclusion:"};
-  const FittedPrompt f = fit_pair(tok, parts, " Not mentioned", false, scrolls::TruncationPolicy::doc_end, 128);
+  const tasks::PromptText parts{"", words(100), "\n\nHypothesis: A cat.\nConclusion:"};
+  const FittedPrompt f = fit_pair(tok, parts, " Not mentioned", false, tasks::TruncationPolicy::DocEnd, 128);
   const LoglikelihoodRequest ref = encode_pair(tok, parts.document + parts.suffix, " Not mentioned", false);
   CHECK(f.continuation == ref.continuation);
   CHECK(f.truncated.tokens.size() + f.continuation.size() == 128);

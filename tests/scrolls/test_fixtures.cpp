@@ -9,7 +9,7 @@
 #include "datasets/registry.h"
 #include "core/error.h"
 #include "scrolls/fixtures.h"
-#include "scrolls/long_tasks.h"
+#include "scrolls/registry.h"
 #include "scrolls/scrolls_reader.h"
 #include "scrolls/scrolls_tasks.h"
 
@@ -113,13 +113,12 @@ TEST_CASE("quality rows: one per question, options between question and article,
 }
 
 TEST_CASE("fixture tasks: wikiqa (QA, budget 32) and quality_example (quality's scoring) on the bundled files") {
-  CHECK(fixture_task_names() == std::vector<std::string>{"wikiqa", "quality_example"});
-  auto w = make_long_task("wikiqa");
+  auto w = tasks::make_task(task_factories(), "wikiqa");
   REQUIRE(w);
   w->load("");
   CHECK(w->size() == 179);
   CHECK(w->data_sha256().empty());  // bundled: fixed by the registry
-  CHECK(w->default_truncation() == "doc_end");
+  CHECK(w->default_truncation() == supra::tasks::TruncationPolicy::DocEnd);
   CHECK(w->dataset() == "scrolls_fixture_wikiqa");
   const auto r = w->requests(0, {});
   REQUIRE(r.size() == 1);
@@ -135,7 +134,7 @@ TEST_CASE("fixture tasks: wikiqa (QA, budget 32) and quality_example (quality's 
             .at("em")
             .value == 100.0);
 
-  auto q = make_long_task("quality_example");
+  auto q = tasks::make_task(task_factories(), "quality_example");
   REQUIRE(q);
   q->load("");
   REQUIRE(q->size() == 5);
@@ -148,5 +147,7 @@ TEST_CASE("fixture tasks: wikiqa (QA, budget 32) and quality_example (quality's 
   std::vector<tasks::Response> resp(4);
   for (size_t i = 0; i < 4; ++i) resp[i].logprob = i == 1 ? -1.0 : -100.0;
   CHECK(q->process(0, resp).at("acc").value == 1.0);
-  CHECK_THROWS_WITH(make_fixture_task("nope"), Catch::Contains("nope"));
+  // A fixture is its bundled file: it takes no path.
+  CHECK_THROWS_WITH(tasks::make_task(task_factories(), "wikiqa:/some/file.jsonl"),
+                    Catch::Contains("unknown task \"wikiqa:/some/file.jsonl\""));
 }

@@ -16,7 +16,7 @@
 
 #include "core/error.h"
 #include "core/sha256.h"
-#include "scrolls/long_tasks.h"
+#include "scrolls/registry.h"
 #include "scrolls/scrolls_tasks.h"
 #include "tasks/fewshot.h"
 
@@ -59,7 +59,7 @@ std::string row(const std::string& id, const std::string& input, const nlohmann:
 }
 
 std::unique_ptr<tasks::Task> loaded(const std::string& name, const fs::path& file) {
-  auto t = make_long_task(name + ":" + file.string());
+  auto t = tasks::make_task(task_factories(), name + ":" + file.string());
   REQUIRE(t);
   t->load("");
   return t;
@@ -111,7 +111,7 @@ TEST_CASE("summaries: the document is the whole input, the fixed question after 
     auto t = loaded(name, f);
     CHECK(t->name() == name);
     CHECK(t->version() == 1);
-    CHECK(t->default_truncation() == "doc_end");
+    CHECK(t->default_truncation() == supra::tasks::TruncationPolicy::DocEnd);
     CHECK(t->has_documents());
     CHECK(t->default_shots() == 0);
     CHECK(t->data_sha256() == sha256_file(f.string()));
@@ -315,14 +315,14 @@ TEST_CASE("bad data is refused with file and line") {
   const fs::path wrong = dir.write("w.jsonl", row("a", "Q?\n\n(A) a\n(B) b\n(C) c\n(D) d\n\nText.", "e"));
   CHECK_THROWS_WITH(loaded("quality", wrong), Catch::Contains("w.jsonl:1") && Catch::Contains("output"));
   CHECK_THROWS_WITH(loaded("qasper", dir.path / "absent.jsonl"), Catch::Contains("absent.jsonl"));
-  auto t = make_long_task("qasper:" + (dir.path / "absent.jsonl").string());
+  auto t = tasks::make_task(task_factories(), "qasper:" + (dir.path / "absent.jsonl").string());
   CHECK_THROWS_WITH(t->requests(0, shots(0)), Catch::Contains("load()"));
 }
 
 TEST_CASE("without a file the task reads <data root>/<task>/validation.jsonl, no root is a clear error") {
   TempDir dir;
   const fs::path f = dir.write("narrative_qa/validation.jsonl", row("a", "Q?\n\nDoc.", "x"));
-  auto t = make_long_task("narrative_qa");
+  auto t = tasks::make_task(task_factories(), "narrative_qa");
   REQUIRE(t);
   CHECK(t->dataset() == "tau/scrolls:narrative_qa");
   CHECK_THAT(t->description(), Catch::Contains("DIR/narrative_qa/validation.jsonl"));
@@ -337,15 +337,19 @@ TEST_CASE("without a file the task reads <data root>/<task>/validation.jsonl, no
   CHECK(loaded("narrative_qa", g)->data_sha256() != t->data_sha256());
 }
 
-TEST_CASE("every official SCROLLS task is made by the factory") {
+TEST_CASE("every official SCROLLS task is a row of the task table, alone or with a path; then the fixtures") {
   const std::vector<std::string> expected = {"gov_report", "summ_screen_fd", "qmsum",       "qasper",
                                              "narrative_qa", "quality",      "contract_nli"};
-  CHECK(scrolls_task_names() == expected);
+  std::vector<std::string> official, others;
+  for (const tasks::TaskFactory& row : task_factories())
+    (row.path == tasks::TaskPath::Optional ? official : others).push_back(row.name);
+  CHECK(official == expected);
+  CHECK(others == std::vector<std::string>{"wikiqa", "quality_example"});
   for (const std::string& n : expected) {
-    auto t = make_long_task(n);
+    auto t = tasks::make_task(task_factories(), n);
     REQUIRE(t);
     CHECK(t->name() == n);
-    CHECK(t->default_truncation() == "doc_end");
+    CHECK(t->default_truncation() == supra::tasks::TruncationPolicy::DocEnd);
   }
   CHECK_THROWS(official_scrolls_spec("squad"));
 }

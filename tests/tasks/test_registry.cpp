@@ -1,4 +1,4 @@
-// The task registry (names, errors, versions, descriptions) and the perplexity task over a text file.
+// The task table (names, lookups, errors, versions, descriptions) and the perplexity task over a text file.
 // Tolerances: the perplexity metrics are exp/log of exact sums of hand-chosen logprobs in double (~1e-16 relative
 // rounding), so 1e-14 relative leaves a 100x margin.
 #include <catch2/catch.hpp>
@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "tasks/builtin.h"
 #include "tasks/task.h"
+#include "tasks/task_factory.h"
 
 using namespace supra::tasks;
 
@@ -23,18 +24,51 @@ std::filesystem::path write_temp(const std::string& name, const std::string& tex
   std::ofstream(p, std::ios::binary) << text;
   return p;
 }
+
+std::unique_ptr<Task> make(const std::string& name) { return make_task(task_factories(), name); }
+
+// A task that only has a name: enough to see which row made it and with which path.
+class Named final : public Task {
+ public:
+  explicit Named(std::string name) : name_(std::move(name)) {}
+  std::string name() const override { return name_; }
+  int version() const override { return 1; }
+  std::string description() const override { return name_; }
+  std::string dataset() const override { return ""; }
+  std::string split() const override { return ""; }
+  std::vector<MetricSpec> metrics() const override { return {}; }
+  void load(const std::string&) override {}
+  int64_t size() const override { return 0; }
+  std::vector<Request> requests(int64_t, const TaskSettings&) const override { return {}; }
+  DocMetrics process(int64_t, const std::vector<Response>&) const override { return {}; }
+
+ private:
+  std::string name_;
+};
 }  // namespace
 
-TEST_CASE("task_names: the NLU tasks, mmlu and its 57 subjects, each constructible with version and description") {
-  const std::vector<std::string> names = task_names();
+TEST_CASE("the task table: the NLU tasks, mmlu and its 57 subjects, each constructible with version and description, "
+          "and perplexity:<path>") {
+  std::vector<std::string> names;
+  for (const TaskFactory& row : task_factories()) {
+    if (row.path == TaskPath::None) {
+      names.push_back(row.name);
+      CHECK(row.description.empty());  // the task describes itself
+    }
+  }
   CHECK(names.size() == 10 + 57);
+  CHECK(task_factories().size() == 10 + 57 + 1);
+  const TaskFactory& ppl = task_factories().back();
+  CHECK(listed_name(ppl) == "perplexity:<path>");
+  CHECK(ppl.path == TaskPath::Required);
+  CHECK_FALSE(ppl.description.empty());
   const std::set<std::string> unique(names.begin(), names.end());
   CHECK(unique.size() == names.size());
   for (const char* n : {"hellaswag", "piqa", "arc_easy", "arc_challenge", "winogrande", "lambada_openai", "boolq",
                         "copa", "openbookqa", "mmlu", "mmlu_abstract_algebra", "mmlu_world_religions"})
     CHECK(unique.count(n) == 1);
   for (const std::string& n : names) {
-    const auto t = make_task(n);
+    const auto t = make(n);
     CHECK(t->name() == n);
     CHECK(t->version() >= 1);
     CHECK_FALSE(t->description().empty());
@@ -42,10 +76,10 @@ TEST_CASE("task_names: the NLU tasks, mmlu and its 57 subjects, each constructib
     CHECK_FALSE(t->metrics().empty());
     CHECK(t->size() == 0);  // nothing read before load()
   }
-  CHECK(make_task("hellaswag")->description().find("10042") != std::string::npos);
-  CHECK(make_task("mmlu_world_religions")->description().find("171") != std::string::npos);
-  CHECK(make_task("mmlu")->default_shots() == 5);
-  CHECK(make_task("piqa")->default_shots() == 0);
+  CHECK(make("hellaswag")->description().find("10042") != std::string::npos);
+  CHECK(make("mmlu_world_religions")->description().find("171") != std::string::npos);
+  CHECK(make("mmlu")->default_shots() == 5);
+  CHECK(make("piqa")->default_shots() == 0);
 }
 
 TEST_CASE("the MMLU subject list matches the bundled test files") {
@@ -60,7 +94,7 @@ TEST_CASE("the MMLU subject list matches the bundled test files") {
 
 TEST_CASE("an unknown task name is an error listing the known ones") {
   try {
-    make_task("hellaswagg");
+    make("hellaswagg");
     FAIL("no error");
   } catch (const supra::Error& e) {
     const std::string msg = e.what();
@@ -69,9 +103,50 @@ TEST_CASE("an unknown task name is an error listing the known ones") {
     CHECK(msg.find("mmlu_world_religions") != std::string::npos);
     CHECK(msg.find("perplexity:<path") != std::string::npos);
   }
-  CHECK_THROWS_AS(make_task("mmlu_astrology"), supra::Error);
-  CHECK_THROWS_AS(make_task(""), supra::Error);
-  CHECK_THROWS_WITH(make_task("hellaswag")->requests(0, {}), Catch::Contains("load() must be called"));
+  CHECK_THROWS_AS(make("mmlu_astrology"), supra::Error);
+  CHECK_THROWS_AS(make(""), supra::Error);
+  CHECK_THROWS_WITH(make("hellaswag")->requests(0, {}), Catch::Contains("load() must be called"));
+}
+
+TEST_CASE("a lookup matches a row's name alone or with :<path> as the row says, and reports no match as nullptr") {
+  const TaskTable& t = task_factories();
+  CHECK(find_task_factory(t, "hellaswag") == &t.front());
+  CHECK(find_task_factory(t, "hellaswag:x.txt") == nullptr);  // takes no path
+  CHECK(find_task_factory(t, "perplexity") == nullptr);       // needs one
+  CHECK(find_task_factory(t, "perplexity:x.txt") == &t.back());
+  CHECK(find_task_factory(t, "perplexity:") == &t.back());  // the factory judges the path
+  CHECK(find_task_factory(t, "nope") == nullptr);
+
+  std::vector<std::string> paths;
+  const TaskTable table = {
+      {"doc", TaskPath::Optional, [&paths](const std::string& p) {
+         paths.push_back(p);
+         return std::make_unique<Named>("doc");
+       }, ""},
+      {"fixed", TaskPath::None, [](const std::string&) { return std::make_unique<Named>("fixed"); }, ""},
+  };
+  CHECK(make_task(table, "doc")->name() == "doc");
+  CHECK(make_task(table, "doc:/a:b.jsonl")->name() == "doc");  // the path is everything after the first ':'
+  CHECK(paths == std::vector<std::string>{"", "/a:b.jsonl"});
+  CHECK(make_task(table, "fixed")->name() == "fixed");
+  CHECK(listed_name(table[0]) == "doc[:<path>]");
+  CHECK_THROWS_WITH(make_task(table, "fixed:x"),
+                    Catch::Contains("unknown task \"fixed:x\"; known tasks: doc[:<path>], fixed"));
+}
+
+TEST_CASE("a factory's own error reaches the caller unchanged, not as an unknown task") {
+  const TaskTable table = {
+      {"broken", TaskPath::None, [](const std::string&) -> std::unique_ptr<Task> { supra::fail("broken: no disk"); },
+       ""},
+  };
+  CHECK_THROWS_WITH(make_task(table, "broken"), "broken: no disk");
+  try {
+    make("perplexity:/nonexistent/file.txt");
+    FAIL("no error");
+  } catch (const supra::Error& e) {
+    CHECK_THAT(e.what(), Catch::Contains("/nonexistent/file.txt"));
+    CHECK_THAT(e.what(), !Catch::Contains("unknown task"));
+  }
 }
 
 TEST_CASE("request type and aggregation names") {
@@ -88,7 +163,7 @@ TEST_CASE("perplexity:<file>: one rolling request, word/byte/token perplexity an
   // 7 whitespace runs -> 8 pieces of re.split(r"\s+") (the last one empty); "é" makes 32 bytes of 31 characters.
   const std::string text = "The cat sat.\nThe caf\u00e9 is open.\n";
   const auto path = write_temp("supra_tasks_ppl.txt", text);
-  const auto t = make_task("perplexity:" + path.string());
+  const auto t = make("perplexity:" + path.string());
   // sha256("The cat sat.\nThe café is open.\n") starts with the 12 hex digits in the name.
   CHECK(t->name().starts_with("perplexity:supra_tasks_ppl.txt@"));
   CHECK(t->name().size() == std::string("perplexity:supra_tasks_ppl.txt@").size() + 12);
@@ -112,11 +187,11 @@ TEST_CASE("perplexity:<file>: one rolling request, word/byte/token perplexity an
         Approx(29.0 / 32 / std::log(2.0)).epsilon(1e-14));
 
   // Another content, another name; a file changed after the task was made is refused at load().
-  const auto other = make_task("perplexity:" + write_temp("supra_tasks_ppl2.txt", "x y\n").string());
+  const auto other = make("perplexity:" + write_temp("supra_tasks_ppl2.txt", "x y\n").string());
   CHECK(other->name() != t->name());
   write_temp("supra_tasks_ppl.txt", "changed\n");
   CHECK_THROWS_WITH(t->load(""), Catch::Contains("changed since the task was made"));
-  CHECK_THROWS_WITH(make_task("perplexity:/nonexistent/file.txt"), Catch::Contains("/nonexistent/file.txt"));
+  CHECK_THROWS_WITH(make("perplexity:/nonexistent/file.txt"), Catch::Contains("/nonexistent/file.txt"));
   std::filesystem::remove(path);
   std::filesystem::remove(std::filesystem::temp_directory_path() / "supra_tasks_ppl2.txt");
 }

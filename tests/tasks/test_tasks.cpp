@@ -11,6 +11,7 @@
 
 #include "tasks/multiple_choice.h"
 #include "tasks/task.h"
+#include "tasks/task_factory.h"
 
 using namespace supra::tasks;
 
@@ -19,7 +20,7 @@ namespace {
 const std::string kData = SUPRA_SOURCE_DIR "/datasets/data";
 
 std::unique_ptr<Task> loaded(const std::string& name) {
-  std::unique_ptr<Task> t = make_task(name);
+  std::unique_ptr<Task> t = make_task(task_factories(), name);
   t->load(kData);
   return t;
 }

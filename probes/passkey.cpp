@@ -20,11 +20,11 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
-#include "scrolls/long_tasks.h"
-#include "scrolls/probe_grid.h"
+#include "probes/registry.h"
+#include "probes/probe_grid.h"
 #include "tasks/py_random.h"
 
-namespace supra::scrolls {
+namespace supra::probes {
 
 namespace {
 
@@ -121,4 +121,4 @@ class Passkey final : public tasks::Task {
 
 std::unique_ptr<tasks::Task> make_passkey() { return std::make_unique<Passkey>(); }
 
-}  // namespace supra::scrolls
+}  // namespace supra::probes

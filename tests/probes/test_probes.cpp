@@ -7,11 +7,11 @@
 #include <regex>
 
 #include "engine/tokenizer.h"
-#include "scrolls/long_tasks.h"
-#include "scrolls/probe_grid.h"
+#include "probes/registry.h"
+#include "probes/probe_grid.h"
 
 using namespace supra;
-using namespace supra::scrolls;
+using namespace supra::probes;
 
 namespace {
 
@@ -51,7 +51,7 @@ TEST_CASE("largest_fitting finds the largest count under the budget", "[probes]"
 }
 
 TEST_CASE("passkey prompts fill the context, hide the key at the depth, and are seeded", "[probes][passkey]") {
-  auto task = make_long_task("passkey");
+  auto task = tasks::make_task(task_factories(), "passkey");
   REQUIRE(task);
   task->load("");
   for (int64_t ctx : {256, 1024, 4096}) {
@@ -89,7 +89,7 @@ TEST_CASE("passkey prompts fill the context, hide the key at the depth, and are 
 }
 
 TEST_CASE("passkey scoring: exact match of the first digits, per depth cell", "[probes][passkey]") {
-  auto task = make_long_task("passkey");
+  auto task = tasks::make_task(task_factories(), "passkey");
   task->load("");
   const auto st = settings(256);
   task->configure(st);
@@ -110,7 +110,7 @@ TEST_CASE("passkey scoring: exact match of the first digits, per depth cell", "[
 
 TEST_CASE("perplexity by position: documents of at most L tokens, buckets doubling from 16", "[probes][ppl]") {
   const std::string path = std::string(SUPRA_SOURCE_DIR) + "/datasets/text/lambada_passages_150.txt";
-  auto task = make_long_task("ppl_by_position:" + path);
+  auto task = tasks::make_task(task_factories(), "ppl_by_position:" + path);
   REQUIRE(task);
   CHECK(task->name().starts_with("ppl_by_position:lambada_passages_150.txt@"));
   task->load("");
@@ -142,7 +142,7 @@ TEST_CASE("perplexity by position: documents of at most L tokens, buckets doubli
 }
 
 TEST_CASE("kv_retrieval prompts hold the asked pair at the depth among distractors sized to L", "[probes][kv]") {
-  auto task = make_long_task("kv_retrieval");
+  auto task = tasks::make_task(task_factories(), "kv_retrieval");
   REQUIRE(task);
   task->load("");
   REQUIRE(task->size() == kProbeDocs);

@@ -25,12 +25,12 @@
 
 #include "datasets/registry.h"
 #include "core/error.h"
-#include "scrolls/long_tasks.h"
-#include "scrolls/probe_grid.h"
+#include "probes/registry.h"
+#include "probes/probe_grid.h"
 #include "scrolls/scrolls_reader.h"
 #include "tasks/py_random.h"
 
-namespace supra::scrolls {
+namespace supra::probes {
 
 namespace {
 
@@ -80,9 +80,9 @@ class KvRetrieval final : public tasks::Task {
     const auto path = datasets::dataset_files(info, data_root).at(0);
     asked_.clear();
     pool_.clear();
-    for (const ScrollsExample& ex : read_scrolls_jsonl(path)) {
+    for (const scrolls::ScrollsExample& ex : scrolls::read_scrolls_jsonl(path)) {
       const std::string where = fmt::format("{} line {}", path.string(), ex.first_line);
-      const QueryDocument qd = split_query_document(ex.input, where);
+      const scrolls::QueryDocument qd = scrolls::split_query_document(ex.input, where);
       const std::string_view q = qd.query;
       if (!q.starts_with("Key: \"") || !q.ends_with("\"") || ex.references.size() != 1)
         fail("{}: expected input `Key: \"<key>\"` + blank line + JSON object, and one output", where);
@@ -175,4 +175,4 @@ class KvRetrieval final : public tasks::Task {
 
 std::unique_ptr<tasks::Task> make_kv_retrieval() { return std::make_unique<KvRetrieval>(); }
 
-}  // namespace supra::scrolls
+}  // namespace supra::probes

@@ -16,11 +16,11 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
-#include "scrolls/long_tasks.h"
-#include "scrolls/probe_grid.h"
+#include "probes/registry.h"
+#include "probes/probe_grid.h"
 #include "tasks/named_text_file.h"
 
-namespace supra::scrolls {
+namespace supra::probes {
 
 namespace {
 
@@ -138,4 +138,4 @@ std::unique_ptr<tasks::Task> make_ppl_by_position(const std::string& path) {
   return std::make_unique<PplByPosition>(path);
 }
 
-}  // namespace supra::scrolls
+}  // namespace supra::probes

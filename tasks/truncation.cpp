@@ -1,14 +1,17 @@
-#include "scrolls/truncation.h"
+#include "tasks/truncation.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/error.h"
 
-namespace supra::scrolls {
+namespace supra::tasks {
 namespace {
 
 void append(std::vector<int32_t>& out, std::span<const int32_t> part) { out.insert(out.end(), part.begin(), part.end()); }
 
 // The last `budget` tokens of prefix + document + suffix.
-std::vector<int32_t> keep_last(const PromptParts& p, size_t budget) {
+std::vector<int32_t> keep_last(const PromptTokens& p, size_t budget) {
   std::vector<int32_t> all;
   all.reserve(p.prefix.size() + p.document.size() + p.suffix.size());
   append(all, p.prefix);
@@ -21,22 +24,20 @@ std::vector<int32_t> keep_last(const PromptParts& p, size_t budget) {
 }  // namespace
 
 TruncationPolicy parse_truncation_policy(std::string_view name) {
-  if (name == "left") return TruncationPolicy::left;
-  if (name == "doc_end") return TruncationPolicy::doc_end;
-  if (name == "middle") return TruncationPolicy::middle;
-  fail("unknown truncation policy '{}': expected one of left, doc_end, middle", name);
+  for (const auto& [policy, policy_name] : kTruncationPolicyNames)
+    if (name == policy_name) return policy;
+  std::vector<std::string_view> names;
+  for (const auto& entry : kTruncationPolicyNames) names.push_back(entry.second);
+  fail("unknown truncation policy '{}': expected one of {}", name, fmt::join(names, ", "));
 }
 
 std::string_view truncation_policy_name(TruncationPolicy policy) {
-  switch (policy) {
-    case TruncationPolicy::left: return "left";
-    case TruncationPolicy::doc_end: return "doc_end";
-    case TruncationPolicy::middle: return "middle";
-  }
+  for (const auto& [p, name] : kTruncationPolicyNames)
+    if (p == policy) return name;
   return "?";
 }
 
-Truncated truncate_prompt(const PromptParts& parts, TruncationPolicy policy, size_t context_length,
+Truncated truncate_prompt(const PromptTokens& parts, TruncationPolicy policy, size_t context_length,
                           size_t generation_budget) {
   if (generation_budget >= context_length) {
     fail("truncation: generation budget {} leaves no room for the prompt in a context of {} tokens",
@@ -53,17 +54,17 @@ Truncated truncate_prompt(const PromptParts& parts, TruncationPolicy policy, siz
 
   if (r.input <= budget) {
     r.tokens = keep_last(parts, budget);  // everything fits: nothing is cut
-  } else if (policy == TruncationPolicy::left) {
+  } else if (policy == TruncationPolicy::Left) {
     r.tokens = keep_last(parts, budget);
   } else if (frame > budget) {
     r.fell_back = true;
-    r.applied = TruncationPolicy::left;
+    r.applied = TruncationPolicy::Left;
     r.tokens = keep_last(parts, budget);
   } else {
     const size_t doc_budget = budget - frame;  // < doc, since the whole prompt did not fit
     r.tokens.reserve(budget);
     append(r.tokens, parts.prefix);
-    if (policy == TruncationPolicy::doc_end) {
+    if (policy == TruncationPolicy::DocEnd) {
       append(r.tokens, parts.document.first(doc_budget));
     } else {
       const size_t head = doc_budget - doc_budget / 2, tail = doc_budget / 2;
@@ -77,4 +78,4 @@ Truncated truncate_prompt(const PromptParts& parts, TruncationPolicy policy, siz
   return r;
 }
 
-}  // namespace supra::scrolls
+}  // namespace supra::tasks

@@ -6,7 +6,7 @@
 #include <functional>
 #include <string>
 
-namespace supra::scrolls {
+namespace supra::probes {
 
 // Depths of the needle, in percent of the haystack placed before it.
 inline constexpr std::array<int, 5> kProbeDepths = {0, 25, 50, 75, 100};
@@ -31,4 +31,4 @@ int64_t items_before(int64_t n, int depth);
 // does not fit: the prompt is then cut by the harness and the sample records what was dropped.
 int64_t largest_fitting(int64_t n_max, int64_t budget, const std::function<int64_t(int64_t)>& tokens);
 
-}  // namespace supra::scrolls
+}  // namespace supra::probes

@@ -16,23 +16,33 @@
 //
 // When prefix + suffix alone exceed B, doc_end and middle cannot keep their promise. Rather than abort a sweep
 // (a 2-shot prompt at 2k can do this), they fall back to `left` on the whole prompt and say so: `fell_back` is true
-// and `applied` is Policy::left. Callers store both, so such samples can be counted or excluded later.
+// and `applied` is TruncationPolicy::Left. Callers store both, so such samples can be counted or excluded later.
 // A budget B <= 0 (G >= L) is an error, as in lm-eval.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
-namespace supra::scrolls {
+namespace supra::tasks {
 
-enum class TruncationPolicy { left, doc_end, middle };
+enum class TruncationPolicy { Left, DocEnd, Middle };
 
-// "left", "doc_end", "middle"; anything else is an error that lists the valid names.
+// The one table of policy names, as stored in the run key and in samples: "left", "doc_end", "middle".
+inline constexpr std::array<std::pair<TruncationPolicy, std::string_view>, 3> kTruncationPolicyNames = {{
+    {TruncationPolicy::Left, "left"},
+    {TruncationPolicy::DocEnd, "doc_end"},
+    {TruncationPolicy::Middle, "middle"},
+}};
+
+// A name of the table; anything else is an error that lists the valid names.
 TruncationPolicy parse_truncation_policy(std::string_view name);
 std::string_view truncation_policy_name(TruncationPolicy policy);
 
-struct PromptParts {
+// A prompt's tokens in its three parts (the tokenized PromptText of a request), cut by truncate_prompt.
+struct PromptTokens {
   std::span<const int32_t> prefix;
   std::span<const int32_t> document;
   std::span<const int32_t> suffix;
@@ -43,13 +53,13 @@ struct Truncated {
   size_t input = 0;             // |prefix| + |document| + |suffix|
   size_t kept = 0;              // tokens.size()
   size_t dropped = 0;           // input - kept
-  TruncationPolicy requested = TruncationPolicy::left;
-  TruncationPolicy applied = TruncationPolicy::left;  // differs from requested only when fell_back
+  TruncationPolicy requested = TruncationPolicy::Left;
+  TruncationPolicy applied = TruncationPolicy::Left;  // differs from requested only when fell_back
   bool fell_back = false;       // doc_end/middle could not keep prefix + suffix whole and used `left`
 };
 
 // context_length = L, generation_budget = G.
-Truncated truncate_prompt(const PromptParts& parts, TruncationPolicy policy, size_t context_length,
+Truncated truncate_prompt(const PromptTokens& parts, TruncationPolicy policy, size_t context_length,
                           size_t generation_budget);
 
-}  // namespace supra::scrolls
+}  // namespace supra::tasks

@@ -1,4 +1,4 @@
-#include "scrolls/probe_grid.h"
+#include "probes/probe_grid.h"
 
 #include <cmath>
 
@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 
-namespace supra::scrolls {
+namespace supra::probes {
 
 ProbeCell probe_cell(int64_t doc, const std::string& task) {
   if (doc < 0 || doc >= kProbeDocs) fail("task {}: doc {} is outside 0..{}", task, doc, kProbeDocs - 1);
@@ -30,4 +30,4 @@ int64_t largest_fitting(int64_t n_max, int64_t budget, const std::function<int64
   return lo;
 }
 
-}  // namespace supra::scrolls
+}  // namespace supra::probes

@@ -24,7 +24,7 @@
 #include "core/build_info.h"
 #include "core/process_memory.h"
 #include "harness/task_runner.h"
-#include "reports/bench_table.h"
+#include "store/store.h"
 #ifdef SUPRA_WITH_CUDA
 #include "engine/cuda/cuda_backend.h"
 #endif
@@ -441,9 +441,9 @@ void register_bench(CLI::App& app) {
         dtype = dtype_name(ck.config.weight_dtype);
       }
       if (gpu) dtype = args->eng.gpu_dtype;
-      std::vector<reports::BenchRow> out;
+      std::vector<BenchRow> out;
       for (const Row& r : rows) {
-        reports::BenchRow b;
+        BenchRow b;
         b.model = model;
         b.model_sha256 = sha;
         b.mode = r.mode;
@@ -464,7 +464,7 @@ void register_bench(CLI::App& app) {
         b.git_rev = build_git_revision();
         out.push_back(b);
       }
-      reports::insert_bench_rows(args->db, out);
+      Store(args->db).add_bench_rows(out);
       std::fprintf(stderr, "bench: %zu rows appended to %s (table bench_results)\n", out.size(), args->db.c_str());
     }
   });

@@ -1,7 +1,5 @@
 #include "reports/report.h"
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <ctime>
 #include <filesystem>
@@ -13,7 +11,7 @@
 
 #include "core/error.h"
 #include "store/store.h"
-#include "reports/sql.h"
+#include "store/db.h"
 #include "reports/views.h"
 
 namespace supra::reports {
@@ -22,7 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// For the reader of the page; the store itself keeps ISO 8601 (harness/store.h now_utc).
+// For the reader of the page; the store itself keeps ISO 8601 (store/store.h now_utc).
 std::string display_time_utc() {
   const std::time_t t = std::time(nullptr);
   char buf[32];
@@ -239,10 +237,13 @@ std::string render_html_report(const std::string& db_path, const std::vector<Tab
   h += "</section>\n";
 
   // Views.
-  h += "<section id=\"views\">\n<h2>Querying the store</h2>\n<p>Every table above is a SQL view in the store; "
-       "for example <code>sqlite3 " +
+  h += "<section id=\"views\">\n<h2>Querying the store</h2>\n<p>Every table above is a SQL view over the store, "
+       "made TEMP in the report's own read-only connection (the store holds only the results); "
+       "<code>views.sql</code>, beside this page, makes them again in a sqlite3 shell, for example <code>sqlite3 "
+       "-readonly -cmd '.read OUT/views.sql' " +
        html_escape(db_path) +
-       " 'SELECT * FROM v_nlu_table'</code>. Columns are documented in <code>reports/README.md</code>.</p>\n<ul>\n";
+       " 'SELECT * FROM v_nlu_table'</code> (OUT: this page's folder). Columns are documented in "
+       "<code>reports/README.md</code>.</p>\n<ul>\n";
   for (const ViewInfo& v : report_views())
     h += fmt::format("<li><code>{}</code> — {}</li>\n", v.name, html_escape(v.summary));
   h += "</ul>\n</section>\n";
@@ -292,21 +293,27 @@ ReportSummary write_report(const ReportOptions& o) {
   if (o.out_dir.empty()) fail("report: --out is required");
   const ReportReference ref =
       load_reference(o.reference_path.empty() ? default_reference_path() : o.reference_path);
-  Store store(o.db_path);
-  sqlite3* db = store.handle();
+  // Read-only: the report writes nothing into the store and never waits for a running sweep (an older store is
+  // read as it is, see open_store_read_only); the views are TEMP, in this connection only.
+  Db db = open_store_read_only(o.db_path);
   create_report_views(db, ref);
 
-  const std::vector<Table> tables = build_tables(db, ref);
-  const std::vector<Table> prov = build_provenance(db);
-  const std::vector<Plot> plots = build_plots(db, ref);
-
+  std::vector<Table> tables, prov;
+  std::vector<Plot> plots;
   ReportSummary sum;
-  {
-    Query q(db, "SELECT (SELECT count(*) FROM runs WHERE status = 'finished'), (SELECT count(*) FROM bench_results)");
-    q.step();
-    sum.finished_runs = q.i64(0);
-    sum.bench_rows = q.i64(1);
-  }
+  db.transaction(  // one snapshot: batches a sweep commits meanwhile appear in none of the tables or in all
+      [&] {
+        tables = build_tables(db, ref);
+        prov = build_provenance(db);
+        plots = build_plots(db, ref);
+        Stmt q(db,
+               "SELECT (SELECT count(*) FROM runs WHERE status = 'finished'), (SELECT count(*) FROM bench_results)");
+        q.step();
+        sum.finished_runs = q.i64(0);
+        sum.bench_rows = q.i64(1);
+      },
+      Db::Begin::Deferred);
+  const std::string views_sql = report_views_script(db, ref);
   const fs::path out(o.out_dir);
   std::error_code ec;
   fs::create_directories(out / "tables", ec);
@@ -329,6 +336,7 @@ ReportSummary write_report(const ReportOptions& o) {
     if (o.formats.count("latex")) emit(fs::path("tables") / (t->id + ".tex"), render_latex(*t));
   }
   for (const Plot& p : plots) emit(fs::path("plots") / (p.id + ".svg"), p.svg);
+  emit("views.sql", views_sql);
   if (o.formats.count("md")) emit("report.md", render_markdown_report(o.db_path, tables, prov, plots));
   if (o.formats.count("html")) emit("report.html", render_html_report(o.db_path, tables, prov, plots));
   return sum;

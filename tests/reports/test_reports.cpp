@@ -4,7 +4,6 @@
 // printed digit, and the paper's averages to its 2-decimal rounding.
 #include <catch2/catch.hpp>
 
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,10 +17,9 @@
 
 #include <fmt/format.h>
 
+#include "store/db.h"
 #include "store/store.h"
-#include "reports/bench_table.h"
 #include "reports/report.h"
-#include "reports/sql.h"
 #include "reports/svg.h"
 #include "reports/table.h"
 #include "reports/views.h"
@@ -200,7 +198,7 @@ const fs::path& known_store() {
       Store s(db.string());
       fill_store(s);
     }
-    insert_bench_rows(db.string(), bench_rows());
+    Store(db.string()).add_bench_rows(bench_rows());
     return db;
   }();
   return p;
@@ -452,8 +450,7 @@ TEST_CASE("numbers print at a fixed precision: the value rounded and never -0.00
 }
 
 TEST_CASE("model names are the basename of the path without a weights extension", "[reports]") {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(":memory:", &db) == SQLITE_OK);
+  Db db = Db::memory();
   for (auto [path, want] : std::vector<std::pair<std::string, std::string>>{
            {"models/stories260K/stories260K.bin", "stories260K"},
            {"/data/Llama-2-7b-hf/", "Llama-2-7b-hf"},
@@ -461,12 +458,11 @@ TEST_CASE("model names are the basename of the path without a weights extension"
            {"a/b/model.safetensors", "model"},
            {"x/y.GGUF", "y"},
            {"/", ""}}) {
-    Query q(db, "SELECT " + model_name_sql("?1"));
+    Stmt q(db, "SELECT " + model_name_sql("?1"));
     q.bind(1, path);
     REQUIRE(q.step());
     CHECK(q.text(0) == want);
   }
-  sqlite3_close(db);
 }
 
 TEST_CASE("the reference file parses and holds the paper tables", "[reports]") {
@@ -491,14 +487,13 @@ TEST_CASE("the reference file parses and holds the paper tables", "[reports]") {
 }
 
 TEST_CASE("the views hold one row per cell: the complete run wins and unfinished runs never show", "[reports]") {
-  Store s(known_store().string());
-  create_report_views(s.handle());
-  create_report_views(s.handle());  // idempotent
-  sqlite3* db = s.handle();
-  for (const ViewInfo& v : report_views()) CHECK(has_object(db, v.name));
+  Db db = open_store_read_only(known_store().string());
+  create_report_views(db);
+  create_report_views(db);  // idempotent
+  for (const ViewInfo& v : report_views()) CHECK(db.has_object(v.name));
 
-  Query q(db, "SELECT hellaswag, hellaswag_stderr, hellaswag_n, mmlu, n_tasks, avg, avg_present, beyond_train, "
-              "paper_model, ctx FROM v_nlu_table WHERE model = 'Llama-2-7b-hf'");
+  Stmt q(db, "SELECT hellaswag, hellaswag_stderr, hellaswag_n, mmlu, n_tasks, avg, avg_present, beyond_train, "
+             "paper_model, ctx FROM v_nlu_table WHERE model = 'Llama-2-7b-hf'");
   REQUIRE(q.step());
   CHECK(q.f64(0) == Approx(76.1234));  // the complete run (0.761234), not the later --limit 10 run (0.9)
   CHECK(q.f64(1) == Approx(0.4251));
@@ -512,8 +507,8 @@ TEST_CASE("the views hold one row per cell: the complete run wins and unfinished
   CHECK(q.i64(9) == 4096);
   CHECK_FALSE(q.step());
 
-  Query m(db, "SELECT hellaswag, mmlu, n_tasks, avg, avg_present, paper_model FROM v_nlu_table "
-              "WHERE model = 'mistral-supra'");
+  Stmt m(db, "SELECT hellaswag, mmlu, n_tasks, avg, avg_present, paper_model FROM v_nlu_table "
+             "WHERE model = 'mistral-supra'");
   REQUIRE(m.step());
   CHECK(m.is_null(0));  // only acc stored: the acc_norm cell is missing, not filled from acc
   CHECK(m.is_null(1));
@@ -522,23 +517,23 @@ TEST_CASE("the views hold one row per cell: the complete run wins and unfinished
   CHECK(m.f64(4) == Approx((80.1 + 70.32 + 75.93 + 45.77) / 4));
   CHECK(m.text(5) == "Mistral-SUPRA (+100B)");
 
-  Query n(db, "SELECT count(*) FROM v_results WHERE task = 'boolq'");
+  Stmt n(db, "SELECT count(*) FROM v_results WHERE task = 'boolq'");
   REQUIRE(n.step());
   CHECK(n.i64(0) == 0);
-  Query c(db, "SELECT n_candidates FROM v_cells WHERE model_label = 'Llama-2-7b-hf' AND task = 'hellaswag' "
-              "AND metric = 'acc_norm'");
+  Stmt c(db, "SELECT n_candidates FROM v_cells WHERE model_label = 'Llama-2-7b-hf' AND task = 'hellaswag' "
+             "AND metric = 'acc_norm'");
   REQUIRE(c.step());
   CHECK(c.i64(0) == 2);
 
-  Query pm(db, "SELECT task, metric FROM v_primary WHERE model_label = 'stories260K' ORDER BY task, ctx");
+  Stmt pm(db, "SELECT task, metric FROM v_primary WHERE model_label = 'stories260K' ORDER BY task, ctx");
   std::map<std::string, std::string> primary;
   while (pm.step()) primary[pm.text(0)] = pm.text(1);
   CHECK(primary.at("piqa") == "acc_norm");
   CHECK(primary.at("passkey_d0") == "acc");  // undeclared task: first metric of the preference list
   CHECK(primary.at("ppl_by_position") == "ppl_pos_128");  // no preferred metric: alphabetical
 
-  Query lc(db, "SELECT ctx, value, beyond_train FROM v_long_context WHERE model = 'Llama-2-7b-hf' AND task = 'qasper' "
-               "ORDER BY ctx");
+  Stmt lc(db, "SELECT ctx, value, beyond_train FROM v_long_context WHERE model = 'Llama-2-7b-hf' AND task = 'qasper' "
+              "ORDER BY ctx");
   std::vector<std::tuple<int64_t, double, int64_t>> rows;
   while (lc.step()) rows.push_back({lc.i64(0), lc.f64(1), lc.i64(2)});
   REQUIRE(rows.size() == 3);
@@ -547,21 +542,21 @@ TEST_CASE("the views hold one row per cell: the complete run wins and unfinished
   CHECK(std::get<2>(rows[2]) == 1);
   CHECK(std::get<1>(rows[2]) == Approx(6.25));  // F1 is stored x 100 already: shown as stored
 
-  Query pk(db, "SELECT depth, ctx, value FROM v_passkey ORDER BY depth, ctx");
+  Stmt pk(db, "SELECT depth, ctx, value FROM v_passkey ORDER BY depth, ctx");
   int npk = 0;
   while (pk.step()) npk++;
   CHECK(npk == 5);
-  Query pp(db, "SELECT bucket, ppl FROM v_ppl_position WHERE mode = 'supra' ORDER BY bucket");
+  Stmt pp(db, "SELECT bucket, ppl FROM v_ppl_position WHERE mode = 'supra' ORDER BY bucket");
   REQUIRE(pp.step());
   CHECK(pp.i64(0) == 64);
   CHECK(pp.f64(1) == Approx(10.5));
 }
 
 TEST_CASE("softmax-vs-SUPRA pairs come from the base names of the reference file", "[reports]") {
-  Store s(known_store().string());
-  create_report_views(s.handle());
-  Query q(s.handle(), "SELECT softmax_model, supra_model, task, ctx, softmax_value, supra_value, delta FROM v_pairs "
-                      "WHERE is_primary ORDER BY task, ctx");
+  Db db = open_store_read_only(known_store().string());
+  create_report_views(db);
+  Stmt q(db, "SELECT softmax_model, supra_model, task, ctx, softmax_value, supra_value, delta FROM v_pairs "
+             "WHERE is_primary ORDER BY task, ctx");
   std::vector<std::vector<std::string>> rows;
   while (q.step()) {
     std::vector<std::string> r;
@@ -709,8 +704,9 @@ TEST_CASE("the comparison table shows both sides and the delta with missing side
 
 TEST_CASE("bench rows land in the store and in the speed table and plots", "[reports]") {
   const fs::path& out = known_report();
-  Store s(known_store().string());
-  Query q(s.handle(), "SELECT count(*), min(prefill_pct_limit), max(decode_pct_limit) FROM v_bench");
+  Db db = open_store_read_only(known_store().string());
+  create_report_views(db);
+  Stmt q(db, "SELECT count(*), min(prefill_pct_limit), max(decode_pct_limit) FROM v_bench");
   REQUIRE(q.step());
   CHECK(q.i64(0) == 6);
   CHECK(q.f64(1) == Approx(1.5));
@@ -783,14 +779,14 @@ TEST_CASE("the checker catches malformed XML", "[reports]") {
 
 TEST_CASE("every number in the report equals the store value to the printed precision", "[reports]") {
   const fs::path& out = known_report();
-  Store s(known_store().string());
+  Db db = open_store_read_only(known_store().string());
   // Every NLU and long-context cell of the CSVs against the raw metrics table.
   const ReportReference ref = load_reference(default_reference_path());
   const Csv nlu = read_csv(out / "tables" / "nlu.csv");
   const Csv lc = read_csv(out / "tables" / "long_context.csv");
-  Query q(s.handle(),
-          "SELECT r.model, r.task, r.ctx, m.metric, m.value, m.stderr, m.n, r.limit_docs FROM runs r "
-          "JOIN metrics m ON m.run_id = r.id WHERE r.status = 'finished' AND r.limit_docs < 0");
+  Stmt q(db,
+         "SELECT r.model, r.task, r.ctx, m.metric, m.value, m.stderr, m.n, r.limit_docs FROM runs r "
+         "JOIN metrics m ON m.run_id = r.id WHERE r.status = 'finished' AND r.limit_docs < 0");
   int checked = 0;
   auto model_name = [](std::string p) {
     while (!p.empty() && p.back() == '/') p.pop_back();
@@ -908,13 +904,12 @@ TEST_CASE("supra-eval report writes the report from the command line", "[reports
 }
 
 TEST_CASE("the effective context length is the longest length up to which every swept length passes", "[reports]") {
-  Store s(known_store().string());
-  create_report_views(s.handle());
-  sqlite3* db = s.handle();
+  Db db = open_store_read_only(known_store().string());
+  create_report_views(db);
   // (model, task) -> (effective_ctx or -1 for none, first_fail_ctx or -1 for none)
   std::map<std::pair<std::string, std::string>, std::pair<int64_t, int64_t>> got;
-  Query q(db, "SELECT model, task, coalesce(effective_ctx, -1), coalesce(first_fail_ctx, -1), threshold "
-              "FROM v_effective_ctx");
+  Stmt q(db, "SELECT model, task, coalesce(effective_ctx, -1), coalesce(first_fail_ctx, -1), threshold "
+             "FROM v_effective_ctx");
   while (q.step()) {
     got[{q.text(0), q.text(1)}] = {q.i64(2), q.i64(3)};
     CHECK(q.f64(4) == 50);  // from reports/paper_reference.json
@@ -942,8 +937,9 @@ TEST_CASE("a perplexity passes while within the allowed rise over its best short
   // lower is better (add_run marks only the metric "perplexity" so): 20, 18, 19.5 (8% above 18: passes), 21 (17%).
   for (auto [ctx, v] : std::vector<std::pair<int, double>>{{128, 20}, {256, 18}, {512, 19.5}, {1024, 21}})
     add_run(s, {kStories, "cccc3333", "softmax", "perplexity:x", ctx, 512, {{"perplexity", {v}}}});
-  create_report_views(s.handle());
-  Query q(s.handle(), "SELECT effective_ctx, first_fail_ctx, higher_is_better FROM v_effective_ctx");
+  Db db = open_store_read_only(p.string());
+  create_report_views(db);
+  Stmt q(db, "SELECT effective_ctx, first_fail_ctx, higher_is_better FROM v_effective_ctx");
   REQUIRE(q.step());
   CHECK(q.i64(0) == 512);
   CHECK(q.i64(1) == 1024);

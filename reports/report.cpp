@@ -150,48 +150,11 @@ std::set<std::string> parse_formats(const std::string& list) {
   return out;
 }
 
-std::string render_html_report(const std::string& db_path, const std::vector<Table>& tables,
-                               const std::vector<Table>& provenance, const std::vector<Plot>& plots) {
-  std::string h = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-                  "<title>supra-eval report</title>\n<style>" +
-                  std::string(kCss) + "</style>\n</head>\n<body>\n";
-  h += "<header><h1>supra-eval report: softmax vs SUPRA linear attention</h1>\n";
-  h += fmt::format("<p>Store <code>{}</code> · generated {} · everything below is read from the store's views "
-                   "(no model was run to make this page).</p></header>\n<main>\n",
-                   html_escape(db_path), display_time_utc());
-  h += "<nav>";
-  for (const Section& s : sections()) h += fmt::format("<a href=\"#{}\">{}</a>", s.id, html_escape(s.title));
-  h += "<a href=\"#provenance\">Provenance</a><a href=\"#views\">Views</a><a href=\"#paper\">Paper</a></nav>\n";
+namespace {
 
-  for (const Section& s : sections()) {
-    h += fmt::format("<section id=\"{}\">\n<h2>{}</h2>\n", s.id, html_escape(s.title));
-    bool any = false;
-    std::string body;
-    for (const std::string& id : s.tables) {
-      const Table* t = find_table(tables, id);
-      if (t && !t->empty()) {
-        body += render_html(*t);
-        any = true;
-      }
-    }
-    std::string figs;
-    for (const Plot& p : plots)
-      if (std::find(s.plot_sections.begin(), s.plot_sections.end(), p.section) != s.plot_sections.end())
-        figs += fmt::format("<figure id=\"plot-{}\">\n{}<figcaption>{} — <code>plots/{}.svg</code></figcaption>"
-                            "</figure>\n",
-                            p.id, p.svg, html_escape(p.title), p.id);
-    if (!figs.empty()) {
-      body += "<div class=\"plots\">\n" + figs + "</div>\n";
-      any = true;
-    }
-    if (any && !s.intro.empty()) h += "<p>" + html_escape(s.intro) + "</p>\n";
-    h += body;
-    if (!any) h += "<p class=\"empty\">" + html_escape(s.empty_text) + "</p>\n";
-    h += "</section>\n";
-  }
-
-  // Provenance.
+// The provenance section: what produced the numbers, summarised, then the provenance tables.
+std::string html_provenance(const std::vector<Table>& provenance) {
+  std::string h;
   const Table* rev = find_table(provenance, "provenance_revisions");
   const Table* mod = find_table(provenance, "provenance_models");
   const Table* run = find_table(provenance, "provenance_runs");
@@ -235,6 +198,53 @@ std::string render_html_report(const std::string& db_path, const std::vector<Tab
   for (const Table& t : provenance)
     if (!t.empty()) h += render_html(t);
   h += "</section>\n";
+  return h;
+}
+
+}  // namespace
+
+std::string render_html_report(const std::string& db_path, const std::vector<Table>& tables,
+                               const std::vector<Table>& provenance, const std::vector<Plot>& plots) {
+  std::string h = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                  "<title>supra-eval report</title>\n<style>" +
+                  std::string(kCss) + "</style>\n</head>\n<body>\n";
+  h += "<header><h1>supra-eval report: softmax vs SUPRA linear attention</h1>\n";
+  h += fmt::format("<p>Store <code>{}</code> · generated {} · everything below is read from the store's views "
+                   "(no model was run to make this page).</p></header>\n<main>\n",
+                   html_escape(db_path), display_time_utc());
+  h += "<nav>";
+  for (const Section& s : sections()) h += fmt::format("<a href=\"#{}\">{}</a>", s.id, html_escape(s.title));
+  h += "<a href=\"#provenance\">Provenance</a><a href=\"#views\">Views</a><a href=\"#paper\">Paper</a></nav>\n";
+
+  for (const Section& s : sections()) {
+    h += fmt::format("<section id=\"{}\">\n<h2>{}</h2>\n", s.id, html_escape(s.title));
+    bool any = false;
+    std::string body;
+    for (const std::string& id : s.tables) {
+      const Table* t = find_table(tables, id);
+      if (t && !t->empty()) {
+        body += render_html(*t);
+        any = true;
+      }
+    }
+    std::string figs;
+    for (const Plot& p : plots)
+      if (std::find(s.plot_sections.begin(), s.plot_sections.end(), p.section) != s.plot_sections.end())
+        figs += fmt::format("<figure id=\"plot-{}\">\n{}<figcaption>{} — <code>plots/{}.svg</code></figcaption>"
+                            "</figure>\n",
+                            p.id, p.svg, html_escape(p.title), p.id);
+    if (!figs.empty()) {
+      body += "<div class=\"plots\">\n" + figs + "</div>\n";
+      any = true;
+    }
+    if (any && !s.intro.empty()) h += "<p>" + html_escape(s.intro) + "</p>\n";
+    h += body;
+    if (!any) h += "<p class=\"empty\">" + html_escape(s.empty_text) + "</p>\n";
+    h += "</section>\n";
+  }
+
+  h += html_provenance(provenance);
 
   // Views.
   h += "<section id=\"views\">\n<h2>Querying the store</h2>\n<p>Every table above is a SQL view over the store, "

@@ -1,4 +1,6 @@
 // Reports: a store with known rows -> the views, the tables in every format, the plots and the HTML report.
+// Over 600 lines: one test per view, table, plot and page of the report, all on the one known store (known_store.h),
+// with the small CSV and XML readers they share; how report reaches the store is test_report_store.cpp.
 // Tolerances: stored values are read back from SQLite REAL (double) and averaged in SQL or C++ in double: Approx's
 // default (~1.2e-5 relative) is far above that rounding; printed values are checked to half a unit of their last
 // printed digit, and the paper's averages to its 2-decimal rounding.

@@ -1,6 +1,6 @@
 // The store's schema: every table in one sequence of migration steps (a new table or column is a new step at the
 // end; a released step is never edited), and the read-only open that readers of an older store use.
-#include <vector>
+#include <iterator>
 
 #include "store/store.h"
 
@@ -9,7 +9,7 @@ namespace supra {
 namespace {
 
 // Schema of version 1. Later versions append a migration step to kMigrations (never edit a released one).
-const char* kSchemaV1 = R"sql(
+constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE runs (
   id INTEGER PRIMARY KEY,
@@ -44,13 +44,13 @@ CREATE TABLE metrics (
 
 // Version 2: the truncation policy actually applied to each long-input sample (the run's policy, or "left" when
 // doc_end/middle fell back because prefix + suffix alone exceeded the budget); NULL where no policy applied.
-const char* kSchemaV2 = R"sql(
+constexpr const char* kSchemaV2 = R"sql(
 ALTER TABLE samples ADD COLUMN truncation TEXT;
 )sql";
 
 // Version 3: uptraining runs (supra-eval uptrain). One row per run in train_runs (a resumed run keeps its row);
 // one train_log row per optimizer step, with the validation loss and perplexity where an evaluation ran.
-const char* kSchemaV3 = R"sql(
+constexpr const char* kSchemaV3 = R"sql(
 CREATE TABLE train_runs (
   id INTEGER PRIMARY KEY,
   model_out TEXT NOT NULL,           -- the output folder (the trained checkpoint)
@@ -72,7 +72,7 @@ CREATE TABLE train_log (
 // run; scale-out work units will lease ranges), so a second process on the same run key is told who is writing it
 // instead of colliding on the samples' keys. heartbeat_at moves with every committed batch. IF NOT EXISTS: a store
 // made to look older by hand (the migration test drops the later tables it knows) still migrates.
-const char* kSchemaV4 = R"sql(
+constexpr const char* kSchemaV4 = R"sql(
 CREATE TABLE IF NOT EXISTS run_leases (
   run_id INTEGER NOT NULL REFERENCES runs(id),
   doc_lo INTEGER NOT NULL, doc_hi INTEGER NOT NULL,
@@ -88,7 +88,7 @@ CREATE TABLE IF NOT EXISTS run_leases (
 // bench_results predates that column gets it (NULL in its rows), one without the table gets it empty. Also drops
 // what `report` used to create in the store itself (its views and report_ref_* tables); report now makes them TEMP,
 // in its own read-only connection, so they no longer go stale in the file.
-const char* kSchemaV5 = R"sql(
+constexpr const char* kSchemaV5 = R"sql(
 CREATE TABLE IF NOT EXISTS bench_results (
   id INTEGER PRIMARY KEY,
   created_at TEXT NOT NULL,          -- UTC, ISO 8601
@@ -131,9 +131,9 @@ struct Migration {
 };
 
 // kMigrations[i] takes version i to i + 1.
-const std::vector<Migration> kMigrations = {{kSchemaV1}, {kSchemaV2}, {kSchemaV3}, {kSchemaV4},
-                                            {kSchemaV5, add_bench_memory_column}};
-static_assert(Store::kSchemaVersion == 5, "a new schema version is a new step of kMigrations");
+constexpr Migration kMigrations[] = {{kSchemaV1}, {kSchemaV2}, {kSchemaV3}, {kSchemaV4},
+                                     {kSchemaV5, add_bench_memory_column}};
+static_assert(std::size(kMigrations) == Store::kSchemaVersion, "Store::kSchemaVersion is the number of steps");
 
 [[noreturn]] void refuse_newer(const Db& db, int version) {
   fail("{}: written by a newer supra-eval (store schema {}, this build knows up to {}); use a newer build", db.path(),

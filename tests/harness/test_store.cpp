@@ -151,3 +151,36 @@ TEST_CASE("training runs and their loss curve round-trip, and a resume rewrites 
   // A fresh (not resumed) run into the same folder is a new row.
   CHECK(s.open_train_run("out/m", "base", "abc", {}, "rev") != id);
 }
+
+TEST_CASE("a schema 4 store gets bench_results at schema 5: created when absent, the memory column added to an "
+          "older table, an older report's views and tables dropped",
+          "[store]") {
+  const fs::path p = temp_db("v4");
+  { Store s(p.string()); }
+  exec_sql(p, "DROP TABLE bench_results; UPDATE meta SET value='4' WHERE key='schema_version'");
+  { Store s(p.string()); }
+  CHECK(count_rows(p, "SELECT value FROM meta WHERE key='schema_version'") == 5);
+  CHECK(count_rows(p, "SELECT count(*) FROM pragma_table_info('bench_results') WHERE name = 'rss_over_baseline_mib'") ==
+        1);
+
+  // As bench --db and report left a store before schema 5: the table without the column, a row, the views.
+  exec_sql(p, "ALTER TABLE bench_results DROP COLUMN rss_over_baseline_mib; "
+              "INSERT INTO bench_results(created_at, model, model_sha256, mode, device, dtype, threads, ctx, batch, "
+              "peak_rss_mib, git_rev) VALUES ('2024-05-01T10:00:00Z', 'shape:old', '', 'supra', 'cpu', 'f32', 1, 512, "
+              "1, 445.0, 'old'); "
+              "CREATE TABLE report_ref_models (key TEXT PRIMARY KEY); CREATE VIEW v_runs AS SELECT * FROM runs; "
+              "UPDATE meta SET value='4' WHERE key='schema_version'");
+  {
+    Store s(p.string());
+    BenchRow r;
+    r.model = "shape:new";
+    r.rss_over_baseline_mib = 12.5;
+    s.add_bench_rows({r});
+  }
+  CHECK(count_rows(p, "SELECT value FROM meta WHERE key='schema_version'") == 5);
+  CHECK(count_rows(p, "SELECT count(*) FROM bench_results WHERE model = 'shape:old' AND peak_rss_mib = 445 AND "
+                      "rss_over_baseline_mib IS NULL") == 1);
+  CHECK(count_rows(p, "SELECT count(*) FROM bench_results WHERE model = 'shape:new' AND rss_over_baseline_mib = 12.5 "
+                      "AND limit_gflops IS NULL AND decode_tok_s IS NULL") == 1);
+  CHECK(count_rows(p, "SELECT count(*) FROM sqlite_master WHERE name IN ('report_ref_models', 'v_runs')") == 0);
+}

@@ -5,7 +5,6 @@
 // log and the bench rows. Writers open a Store (which migrates the file); readers open_store_read_only.
 #include <cmath>
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <optional>
 #include <set>

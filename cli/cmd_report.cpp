@@ -1,5 +1,7 @@
 // supra-eval report: the paper's tables and plots regenerated from a results store (reports/). Reads only the
-// store; runs no model.
+// store, and writes nothing into it: the store is opened read-only, the views are TEMP in that connection, so a report
+// never waits for a running sweep. An older store is read as it is (its missing tables and columns stood in for,
+// store/store.h open_store_read_only); a newer one is refused. Runs no model; writes only into --out.
 #include <cstdio>
 
 #include "cli/commands.h"
@@ -13,7 +15,7 @@ void register_report(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("report", "tables (Markdown, CSV, LaTeX), SVG plots and an HTML report from the "
-                                           "results store; creates the report views in the store");
+                                           "results store (read only: writes nothing into it)");
   cmd->add_option("--db", a->db, "SQLite results store")->capture_default_str();
   cmd->add_option("--out", a->out, "output folder")->capture_default_str();
   cmd->add_option("--format", a->formats, "comma-separated: md, csv, latex, html")->capture_default_str();

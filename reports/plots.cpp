@@ -1,7 +1,5 @@
 // The report's plots, read from the views: metric vs context length per task, passkey heatmaps, perplexity by
 // position, and speed/memory vs context length from bench_results. A plot whose data is absent is not made.
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <map>
 #include <set>
@@ -9,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "reports/report.h"
-#include "reports/sql.h"
+#include "store/db.h"
 #include "reports/svg.h"
 
 namespace supra::reports {
@@ -57,17 +55,17 @@ struct Styler {
 
 std::string fmt_opt(std::optional<double> v, int p) { return v ? fmt::format("{:.{}f}", *v, p) : "–"; }
 
-void metric_vs_ctx(sqlite3* db, const ReportReference& ref, std::vector<Plot>& out) {
+void metric_vs_ctx(Db& db, const ReportReference& ref, std::vector<Plot>& out) {
   std::map<std::string, std::string> metric;  // task -> metric: tasks a model has at >= 2 context lengths
   {
-    Query q(db, kLongTaskSql);
+    Stmt q(db, kLongTaskSql);
     while (q.step())
       if (q.i64(1) >= 2) metric[q.text(0)] = q.text(2);
   }
   for (auto& [task, m] : metric) {
     Styler st;
     {
-      Query q(db, "SELECT DISTINCT model, mode FROM v_long_context WHERE task = ?");
+      Stmt q(db, "SELECT DISTINCT model, mode FROM v_long_context WHERE task = ?");
       q.bind(1, task);
       while (q.step()) st.add(q.text(0), q.text(1));
       st.freeze();
@@ -80,8 +78,8 @@ void metric_vs_ctx(sqlite3* db, const ReportReference& ref, std::vector<Plot>& o
     p.x_label = "context length (tokens)";
     p.y_label = ref.is_percent(m) ? m + " (%)" : m;
     p.log2_x = true;
-    Query q(db, "SELECT model, mode, ctx, value, stderr, n, beyond_train, train_ctx FROM v_long_context "
-                "WHERE task = ? ORDER BY model, mode, ctx");
+    Stmt q(db, "SELECT model, mode, ctx, value, stderr, n, beyond_train, train_ctx FROM v_long_context "
+               "WHERE task = ? ORDER BY model, mode, ctx");
     q.bind(1, task);
     std::string prev;
     bool hollow = false;
@@ -105,10 +103,10 @@ void metric_vs_ctx(sqlite3* db, const ReportReference& ref, std::vector<Plot>& o
   }
 }
 
-void passkey_heatmaps(sqlite3* db, const ReportReference& ref, std::vector<Plot>& out) {
+void passkey_heatmaps(Db& db, const ReportReference& ref, std::vector<Plot>& out) {
   std::vector<std::pair<std::string, std::string>> models;
   {
-    Query q(db, "SELECT DISTINCT model, mode FROM v_passkey ORDER BY model, mode");
+    Stmt q(db, "SELECT DISTINCT model, mode FROM v_passkey ORDER BY model, mode");
     while (q.step()) models.push_back({q.text(0), q.text(1)});
   }
   for (auto& [model, mode] : models) {
@@ -116,13 +114,13 @@ void passkey_heatmaps(sqlite3* db, const ReportReference& ref, std::vector<Plot>
     std::vector<double> depths;
     std::string metric;
     {
-      Query q(db, "SELECT DISTINCT ctx FROM v_passkey WHERE model = ? AND mode = ? ORDER BY ctx");
+      Stmt q(db, "SELECT DISTINCT ctx FROM v_passkey WHERE model = ? AND mode = ? ORDER BY ctx");
       q.bind(1, model).bind(2, mode);
       while (q.step()) ctxs.push_back(q.i64(0));
-      Query d(db, "SELECT DISTINCT depth FROM v_passkey WHERE model = ? AND mode = ? ORDER BY depth");
+      Stmt d(db, "SELECT DISTINCT depth FROM v_passkey WHERE model = ? AND mode = ? ORDER BY depth");
       d.bind(1, model).bind(2, mode);
       while (d.step()) depths.push_back(d.f64(0));
-      Query m(db, "SELECT min(metric) FROM v_passkey WHERE model = ? AND mode = ?");
+      Stmt m(db, "SELECT min(metric) FROM v_passkey WHERE model = ? AND mode = ?");
       m.bind(1, model).bind(2, mode);
       if (m.step()) metric = m.text(0);
     }
@@ -135,7 +133,7 @@ void passkey_heatmaps(sqlite3* db, const ReportReference& ref, std::vector<Plot>
     for (double d : depths) h.y_ticks.push_back(depth_label(d));
     h.cells.assign(depths.size(), std::vector<std::optional<double>>(ctxs.size()));
     double vmax = 0;
-    Query q(db, "SELECT ctx, depth, value FROM v_passkey WHERE model = ? AND mode = ?");
+    Stmt q(db, "SELECT ctx, depth, value FROM v_passkey WHERE model = ? AND mode = ?");
     q.bind(1, model).bind(2, mode);
     while (q.step()) {
       const size_t c = size_t(std::find(ctxs.begin(), ctxs.end(), q.i64(0)) - ctxs.begin());
@@ -161,16 +159,16 @@ void passkey_heatmaps(sqlite3* db, const ReportReference& ref, std::vector<Plot>
   }
 }
 
-void ppl_by_position(sqlite3* db, std::vector<Plot>& out) {
+void ppl_by_position(Db& db, std::vector<Plot>& out) {
   std::vector<std::pair<std::string, int64_t>> groups;
   {
-    Query q(db, "SELECT DISTINCT task, ctx FROM v_ppl_position ORDER BY task, ctx");
+    Stmt q(db, "SELECT DISTINCT task, ctx FROM v_ppl_position ORDER BY task, ctx");
     while (q.step()) groups.push_back({q.text(0), q.i64(1)});
   }
   for (auto& [task, ctx] : groups) {
     Styler st;
     {
-      Query q(db, "SELECT DISTINCT model, mode FROM v_ppl_position WHERE task = ? AND ctx = ?");
+      Stmt q(db, "SELECT DISTINCT model, mode FROM v_ppl_position WHERE task = ? AND ctx = ?");
       q.bind(1, task).bind(2, ctx);
       while (q.step()) st.add(q.text(0), q.text(1));
       st.freeze();
@@ -179,11 +177,11 @@ void ppl_by_position(sqlite3* db, std::vector<Plot>& out) {
     p.title = fmt::format("Perplexity by position ({}, ctx {})", task, ctx_label(ctx));
     p.x_label = "token position";
     p.y_label = "perplexity";
-    Query mn(db, "SELECT min(bucket) FROM v_ppl_position WHERE task = ? AND ctx = ?");
+    Stmt mn(db, "SELECT min(bucket) FROM v_ppl_position WHERE task = ? AND ctx = ?");
     mn.bind(1, task).bind(2, ctx);
     p.log2_x = mn.step() && mn.i64(0) > 0;
-    Query q(db, "SELECT model, mode, bucket, ppl FROM v_ppl_position WHERE task = ? AND ctx = ? "
-                "ORDER BY model, mode, bucket");
+    Stmt q(db, "SELECT model, mode, bucket, ppl FROM v_ppl_position WHERE task = ? AND ctx = ? "
+               "ORDER BY model, mode, bucket");
     q.bind(1, task).bind(2, ctx);
     std::string prev;
     Plot plot;
@@ -199,7 +197,7 @@ void ppl_by_position(sqlite3* db, std::vector<Plot>& out) {
   }
 }
 
-void bench_plots(sqlite3* db, std::vector<Plot>& out) {
+void bench_plots(Db& db, std::vector<Plot>& out) {
   struct Pt {
     int64_t ctx;
     std::optional<double> v[5];
@@ -213,14 +211,14 @@ void bench_plots(sqlite3* db, std::vector<Plot>& out) {
   // Which configuration fields vary: only those go into the labels.
   bool vary_device = false, vary_threads = false, vary_batch = false;
   {
-    Query q(db, "SELECT count(DISTINCT device || '/' || dtype), count(DISTINCT threads), count(DISTINCT batch) "
-                "FROM v_bench");
+    Stmt q(db, "SELECT count(DISTINCT device || '/' || dtype), count(DISTINCT threads), count(DISTINCT batch) "
+               "FROM v_bench");
     if (q.step()) vary_device = q.i64(0) > 1, vary_threads = q.i64(1) > 1, vary_batch = q.i64(2) > 1;
   }
-  Query q(db, "SELECT model_name, mode, device, dtype, threads, batch, ctx, prefill_tok_s, decode_tok_s, state_mib, "
-              "peak_rss_mib, peak_device_mib, "
-              "(SELECT b.rss_over_baseline_mib FROM bench_results b WHERE b.id = v_bench.id) "
-              "FROM v_bench ORDER BY model_name, mode, device, dtype, threads, batch, ctx");
+  Stmt q(db, "SELECT model_name, mode, device, dtype, threads, batch, ctx, prefill_tok_s, decode_tok_s, state_mib, "
+             "peak_rss_mib, peak_device_mib, "
+             "(SELECT b.rss_over_baseline_mib FROM bench_results b WHERE b.id = v_bench.id) "
+             "FROM v_bench ORDER BY model_name, mode, device, dtype, threads, batch, ctx");
   std::string prev;
   Styler st;
   while (q.step()) {
@@ -281,7 +279,7 @@ void bench_plots(sqlite3* db, std::vector<Plot>& out) {
 
 }  // namespace
 
-std::vector<Plot> build_plots(sqlite3* db, const ReportReference& ref) {
+std::vector<Plot> build_plots(Db& db, const ReportReference& ref) {
   std::vector<Plot> out;
   metric_vs_ctx(db, ref, out);
   passkey_heatmaps(db, ref, out);

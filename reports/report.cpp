@@ -1,7 +1,5 @@
 #include "reports/report.h"
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <ctime>
 #include <filesystem>
@@ -13,7 +11,7 @@
 
 #include "core/error.h"
 #include "store/store.h"
-#include "reports/sql.h"
+#include "store/db.h"
 #include "reports/views.h"
 
 namespace supra::reports {
@@ -22,7 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// For the reader of the page; the store itself keeps ISO 8601 (harness/store.h now_utc).
+// For the reader of the page; the store itself keeps ISO 8601 (store/store.h now_utc).
 std::string display_time_utc() {
   const std::time_t t = std::time(nullptr);
   char buf[32];
@@ -152,48 +150,11 @@ std::set<std::string> parse_formats(const std::string& list) {
   return out;
 }
 
-std::string render_html_report(const std::string& db_path, const std::vector<Table>& tables,
-                               const std::vector<Table>& provenance, const std::vector<Plot>& plots) {
-  std::string h = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-                  "<title>supra-eval report</title>\n<style>" +
-                  std::string(kCss) + "</style>\n</head>\n<body>\n";
-  h += "<header><h1>supra-eval report: softmax vs SUPRA linear attention</h1>\n";
-  h += fmt::format("<p>Store <code>{}</code> · generated {} · everything below is read from the store's views "
-                   "(no model was run to make this page).</p></header>\n<main>\n",
-                   html_escape(db_path), display_time_utc());
-  h += "<nav>";
-  for (const Section& s : sections()) h += fmt::format("<a href=\"#{}\">{}</a>", s.id, html_escape(s.title));
-  h += "<a href=\"#provenance\">Provenance</a><a href=\"#views\">Views</a><a href=\"#paper\">Paper</a></nav>\n";
+namespace {
 
-  for (const Section& s : sections()) {
-    h += fmt::format("<section id=\"{}\">\n<h2>{}</h2>\n", s.id, html_escape(s.title));
-    bool any = false;
-    std::string body;
-    for (const std::string& id : s.tables) {
-      const Table* t = find_table(tables, id);
-      if (t && !t->empty()) {
-        body += render_html(*t);
-        any = true;
-      }
-    }
-    std::string figs;
-    for (const Plot& p : plots)
-      if (std::find(s.plot_sections.begin(), s.plot_sections.end(), p.section) != s.plot_sections.end())
-        figs += fmt::format("<figure id=\"plot-{}\">\n{}<figcaption>{} — <code>plots/{}.svg</code></figcaption>"
-                            "</figure>\n",
-                            p.id, p.svg, html_escape(p.title), p.id);
-    if (!figs.empty()) {
-      body += "<div class=\"plots\">\n" + figs + "</div>\n";
-      any = true;
-    }
-    if (any && !s.intro.empty()) h += "<p>" + html_escape(s.intro) + "</p>\n";
-    h += body;
-    if (!any) h += "<p class=\"empty\">" + html_escape(s.empty_text) + "</p>\n";
-    h += "</section>\n";
-  }
-
-  // Provenance.
+// The provenance section: what produced the numbers, summarised, then the provenance tables.
+std::string html_provenance(const std::vector<Table>& provenance) {
+  std::string h;
   const Table* rev = find_table(provenance, "provenance_revisions");
   const Table* mod = find_table(provenance, "provenance_models");
   const Table* run = find_table(provenance, "provenance_runs");
@@ -237,12 +198,62 @@ std::string render_html_report(const std::string& db_path, const std::vector<Tab
   for (const Table& t : provenance)
     if (!t.empty()) h += render_html(t);
   h += "</section>\n";
+  return h;
+}
+
+}  // namespace
+
+std::string render_html_report(const std::string& db_path, const std::vector<Table>& tables,
+                               const std::vector<Table>& provenance, const std::vector<Plot>& plots) {
+  std::string h = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                  "<title>supra-eval report</title>\n<style>" +
+                  std::string(kCss) + "</style>\n</head>\n<body>\n";
+  h += "<header><h1>supra-eval report: softmax vs SUPRA linear attention</h1>\n";
+  h += fmt::format("<p>Store <code>{}</code> · generated {} · everything below is read from the store's views "
+                   "(no model was run to make this page).</p></header>\n<main>\n",
+                   html_escape(db_path), display_time_utc());
+  h += "<nav>";
+  for (const Section& s : sections()) h += fmt::format("<a href=\"#{}\">{}</a>", s.id, html_escape(s.title));
+  h += "<a href=\"#provenance\">Provenance</a><a href=\"#views\">Views</a><a href=\"#paper\">Paper</a></nav>\n";
+
+  for (const Section& s : sections()) {
+    h += fmt::format("<section id=\"{}\">\n<h2>{}</h2>\n", s.id, html_escape(s.title));
+    bool any = false;
+    std::string body;
+    for (const std::string& id : s.tables) {
+      const Table* t = find_table(tables, id);
+      if (t && !t->empty()) {
+        body += render_html(*t);
+        any = true;
+      }
+    }
+    std::string figs;
+    for (const Plot& p : plots)
+      if (std::find(s.plot_sections.begin(), s.plot_sections.end(), p.section) != s.plot_sections.end())
+        figs += fmt::format("<figure id=\"plot-{}\">\n{}<figcaption>{} — <code>plots/{}.svg</code></figcaption>"
+                            "</figure>\n",
+                            p.id, p.svg, html_escape(p.title), p.id);
+    if (!figs.empty()) {
+      body += "<div class=\"plots\">\n" + figs + "</div>\n";
+      any = true;
+    }
+    if (any && !s.intro.empty()) h += "<p>" + html_escape(s.intro) + "</p>\n";
+    h += body;
+    if (!any) h += "<p class=\"empty\">" + html_escape(s.empty_text) + "</p>\n";
+    h += "</section>\n";
+  }
+
+  h += html_provenance(provenance);
 
   // Views.
-  h += "<section id=\"views\">\n<h2>Querying the store</h2>\n<p>Every table above is a SQL view in the store; "
-       "for example <code>sqlite3 " +
+  h += "<section id=\"views\">\n<h2>Querying the store</h2>\n<p>Every table above is a SQL view over the store, "
+       "made TEMP in the report's own read-only connection (the store holds only the results); "
+       "<code>views.sql</code>, beside this page, makes them again in a sqlite3 shell, for example <code>sqlite3 "
+       "-readonly -cmd '.read OUT/views.sql' " +
        html_escape(db_path) +
-       " 'SELECT * FROM v_nlu_table'</code>. Columns are documented in <code>reports/README.md</code>.</p>\n<ul>\n";
+       " 'SELECT * FROM v_nlu_table'</code> (OUT: this page's folder). Columns are documented in "
+       "<code>reports/README.md</code>.</p>\n<ul>\n";
   for (const ViewInfo& v : report_views())
     h += fmt::format("<li><code>{}</code> — {}</li>\n", v.name, html_escape(v.summary));
   h += "</ul>\n</section>\n";
@@ -292,21 +303,27 @@ ReportSummary write_report(const ReportOptions& o) {
   if (o.out_dir.empty()) fail("report: --out is required");
   const ReportReference ref =
       load_reference(o.reference_path.empty() ? default_reference_path() : o.reference_path);
-  Store store(o.db_path);
-  sqlite3* db = store.handle();
+  // Read-only: the report writes nothing into the store and never waits for a running sweep (an older store is
+  // read as it is, see open_store_read_only); the views are TEMP, in this connection only.
+  Db db = open_store_read_only(o.db_path);
   create_report_views(db, ref);
 
-  const std::vector<Table> tables = build_tables(db, ref);
-  const std::vector<Table> prov = build_provenance(db);
-  const std::vector<Plot> plots = build_plots(db, ref);
-
+  std::vector<Table> tables, prov;
+  std::vector<Plot> plots;
   ReportSummary sum;
-  {
-    Query q(db, "SELECT (SELECT count(*) FROM runs WHERE status = 'finished'), (SELECT count(*) FROM bench_results)");
-    q.step();
-    sum.finished_runs = q.i64(0);
-    sum.bench_rows = q.i64(1);
-  }
+  db.transaction(  // one snapshot: batches a sweep commits meanwhile appear in none of the tables or in all
+      [&] {
+        tables = build_tables(db, ref);
+        prov = build_provenance(db);
+        plots = build_plots(db, ref);
+        Stmt q(db,
+               "SELECT (SELECT count(*) FROM runs WHERE status = 'finished'), (SELECT count(*) FROM bench_results)");
+        q.step();
+        sum.finished_runs = q.i64(0);
+        sum.bench_rows = q.i64(1);
+      },
+      Db::Begin::Deferred);
+  const std::string views_sql = report_views_script(db, ref);
   const fs::path out(o.out_dir);
   std::error_code ec;
   fs::create_directories(out / "tables", ec);
@@ -329,6 +346,7 @@ ReportSummary write_report(const ReportOptions& o) {
     if (o.formats.count("latex")) emit(fs::path("tables") / (t->id + ".tex"), render_latex(*t));
   }
   for (const Plot& p : plots) emit(fs::path("plots") / (p.id + ".svg"), p.svg);
+  emit("views.sql", views_sql);
   if (o.formats.count("md")) emit("report.md", render_markdown_report(o.db_path, tables, prov, plots));
   if (o.formats.count("html")) emit("report.html", render_html_report(o.db_path, tables, prov, plots));
   return sum;

@@ -10,8 +10,8 @@
 
 #include "reports/reference.h"
 #include "reports/table.h"
+#include "store/db.h"
 
-struct sqlite3;
 
 namespace supra::reports {
 
@@ -40,9 +40,9 @@ struct ReportSummary {
 std::set<std::string> parse_formats(const std::string& list);
 
 // The views must exist (create_report_views). Tables in report order; empty ones included (empty()).
-std::vector<Table> build_tables(sqlite3* db, const ReportReference& ref);
-std::vector<Table> build_provenance(sqlite3* db);
-std::vector<Plot> build_plots(sqlite3* db, const ReportReference& ref);
+std::vector<Table> build_tables(Db& db, const ReportReference& ref);
+std::vector<Table> build_provenance(Db& db);
+std::vector<Plot> build_plots(Db& db, const ReportReference& ref);
 std::string render_html_report(const std::string& db_path, const std::vector<Table>& tables,
                                const std::vector<Table>& provenance, const std::vector<Plot>& plots);
 std::string render_markdown_report(const std::string& db_path, const std::vector<Table>& tables,

@@ -1,6 +1,4 @@
 // The report's tables, read from the views (reports/views.cpp) and laid out like the paper's tables.
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <map>
 #include <set>
@@ -8,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "reports/report.h"
-#include "reports/sql.h"
+#include "store/db.h"
 
 namespace supra::reports {
 
@@ -50,7 +48,7 @@ Column num_col(std::string label, std::string key, bool stats = false, bool mark
 
 // ---------------------------------------------------------------- Table 1
 
-Table nlu_table(sqlite3* db, const ReportReference& ref) {
+Table nlu_table(Db& db, const ReportReference& ref) {
   Table t;
   t.id = "nlu";
   t.title = "NLU tasks (layout of the paper's Table 1)";
@@ -74,7 +72,7 @@ Table nlu_table(sqlite3* db, const ReportReference& ref) {
   for (const RefColumn& c : ref.table1_columns)
     sql += fmt::format(", \"{0}\", \"{0}_stderr\", \"{0}_n\"", c.task);
   sql += " FROM v_nlu_table ORDER BY model, mode, ctx";
-  Query q(db, sql);
+  Stmt q(db, sql);
   std::string prev_key, prev_paper, prev_mode;
   auto flush_paper = [&] {
     if (prev_paper.empty()) return;
@@ -187,10 +185,10 @@ namespace {
 
 // Tasks of the long-context table: every task that some model has at two or more context lengths, and the paper's
 // Table 2 tasks wherever present. Paper's tasks first, in its order.
-std::vector<std::pair<std::string, std::string>> long_tasks(sqlite3* db, const ReportReference& ref) {
+std::vector<std::pair<std::string, std::string>> long_tasks(Db& db, const ReportReference& ref) {
   std::vector<std::pair<std::string, std::string>> out;  // task, metric
   std::map<std::string, std::pair<int64_t, std::string>> info;  // task -> (distinct ctx, metric)
-  Query q(db, kLongTaskSql);
+  Stmt q(db, kLongTaskSql);
   while (q.step()) info[q.text(0)] = {q.i64(1), q.text(2)};
   for (const RefColumn& c : ref.table2_tasks) {
     auto it = info.find(c.task);
@@ -204,7 +202,7 @@ std::vector<std::pair<std::string, std::string>> long_tasks(sqlite3* db, const R
   return out;
 }
 
-Table long_context_table(sqlite3* db, const ReportReference& ref) {
+Table long_context_table(Db& db, const ReportReference& ref) {
   Table t;
   t.id = "long_context";
   t.title = "Tasks × context lengths (layout of the paper's Table 2)";
@@ -225,10 +223,10 @@ Table long_context_table(sqlite3* db, const ReportReference& ref) {
   std::set<std::string> task_set;
   for (auto& [task, metric] : tasks) task_set.insert(task);
   {
-    Query q(db,
-            "SELECT l.model, l.mode, l.task, l.ctx, l.value, l.stderr, l.n, l.beyond_train, m.train_ctx, "
-            "m.paper_table2 FROM v_long_context l JOIN v_models m ON m.model_label = l.model AND m.mode = l.mode "
-            "ORDER BY l.model, l.mode");
+    Stmt q(db,
+           "SELECT l.model, l.mode, l.task, l.ctx, l.value, l.stderr, l.n, l.beyond_train, m.train_ctx, "
+           "m.paper_table2 FROM v_long_context l JOIN v_models m ON m.model_label = l.model AND m.mode = l.mode "
+           "ORDER BY l.model, l.mode");
     while (q.step()) {
       const std::string task = q.text(2);
       if (!task_set.count(task)) continue;
@@ -302,7 +300,7 @@ Table long_context_table(sqlite3* db, const ReportReference& ref) {
 
 // ---------------------------------------------------------------- softmax vs SUPRA
 
-Table pairs_table(sqlite3* db, const ReportReference& ref) {
+Table pairs_table(Db& db, const ReportReference& ref) {
   Table t;
   t.id = "pairs";
   t.title = "Softmax vs SUPRA";
@@ -312,14 +310,14 @@ Table pairs_table(sqlite3* db, const ReportReference& ref) {
             text_col("Task", "task"), text_col("Metric", "metric"), num_col("Ctx", "ctx"),
             num_col("Softmax", "softmax", true, true), num_col("SUPRA", "supra", true, true),
             num_col("Δ", "delta")};
-  Query q(db,
-          "SELECT p.softmax_model, p.supra_model, p.task, p.metric, p.ctx, p.softmax_value, p.softmax_stderr, "
-          "p.supra_value, p.supra_stderr, p.delta, p.softmax_beyond_train, p.supra_beyond_train, p.higher_is_better, "
-          "a.n, b.n FROM v_pairs p "
-          "LEFT JOIN v_cells a ON a.run_id = p.softmax_run_id AND a.metric = p.metric "
-          "LEFT JOIN v_cells b ON b.run_id = p.supra_run_id AND b.metric = p.metric "
-          "WHERE p.is_primary AND p.metric NOT GLOB 'ppl_pos_*' "
-          "ORDER BY p.softmax_model, p.supra_model, p.task, p.ctx");
+  Stmt q(db,
+         "SELECT p.softmax_model, p.supra_model, p.task, p.metric, p.ctx, p.softmax_value, p.softmax_stderr, "
+         "p.supra_value, p.supra_stderr, p.delta, p.softmax_beyond_train, p.supra_beyond_train, p.higher_is_better, "
+         "a.n, b.n FROM v_pairs p "
+         "LEFT JOIN v_cells a ON a.run_id = p.softmax_run_id AND a.metric = p.metric "
+         "LEFT JOIN v_cells b ON b.run_id = p.supra_run_id AND b.metric = p.metric "
+         "WHERE p.is_primary AND p.metric NOT GLOB 'ppl_pos_*' "
+         "ORDER BY p.softmax_model, p.supra_model, p.task, p.ctx");
   bool lower_better = false;
   while (q.step()) {
     Row r;
@@ -343,7 +341,7 @@ Table pairs_table(sqlite3* db, const ReportReference& ref) {
 
 // ---------------------------------------------------------------- bench
 
-Table bench_table(sqlite3* db) {
+Table bench_table(Db& db) {
   Table t;
   t.id = "bench";
   t.title = "Speed and memory (supra-eval bench)";
@@ -351,7 +349,7 @@ Table bench_table(sqlite3* db) {
               "for prefill and streaming-read GB/s for decode, measured by bench; CUDA: the H200's nominal figures).";
   bool device_mem = false;
   {
-    Query q(db, "SELECT count(peak_device_mib) FROM v_bench");
+    Stmt q(db, "SELECT count(peak_device_mib) FROM v_bench");
     device_mem = q.step() && q.i64(0) > 0;
   }
   t.cols = {text_col("Model", "model"),           text_col("Mode", "mode"),
@@ -363,10 +361,10 @@ Table bench_table(sqlite3* db) {
             num_col("% limit", "decode_pct_limit"), num_col("State MiB", "state_mib"),
             num_col("Peak RSS MiB", "peak_rss_mib")};
   if (device_mem) t.cols.push_back(num_col("Peak device MiB", "peak_device_mib"));
-  Query q(db,
-          "SELECT model_name, mode, device, dtype, threads, batch, ctx, prefill_tok_s, prefill_gflops, "
-          "prefill_pct_limit, decode_tok_s, decode_gbps, decode_pct_limit, state_mib, peak_rss_mib, peak_device_mib "
-          "FROM v_bench ORDER BY model_name, mode, device, dtype, threads, batch, ctx");
+  Stmt q(db,
+         "SELECT model_name, mode, device, dtype, threads, batch, ctx, prefill_tok_s, prefill_gflops, "
+         "prefill_pct_limit, decode_tok_s, decode_gbps, decode_pct_limit, state_mib, peak_rss_mib, peak_device_mib "
+         "FROM v_bench ORDER BY model_name, mode, device, dtype, threads, batch, ctx");
   while (q.step()) {
     Row r;
     r.cells = {Cell::str(q.text(0)),        Cell::str(q.text(1)),          Cell::str(q.text(2)),
@@ -383,20 +381,20 @@ Table bench_table(sqlite3* db) {
 
 // ---------------------------------------------------------------- probes
 
-Table passkey_table(sqlite3* db) {
+Table passkey_table(Db& db) {
   Table t;
   t.id = "passkey";
   t.title = "Passkey retrieval (length × depth)";
   t.caption = "Accuracy (× 100 for fractions) per model, mode and needle depth, at each context length.";
   std::set<int64_t> ctxs;
   {
-    Query q(db, "SELECT DISTINCT ctx FROM v_passkey ORDER BY ctx");
+    Stmt q(db, "SELECT DISTINCT ctx FROM v_passkey ORDER BY ctx");
     while (q.step()) ctxs.insert(q.i64(0));
   }
   if (ctxs.empty()) return t;
   t.cols = {text_col("Model", "model"), text_col("Mode", "mode"), text_col("Depth", "depth")};
   for (int64_t c : ctxs) t.cols.push_back(num_col(ctx_label(c), fmt::format("ctx_{}", c), false, true));
-  Query q(db, "SELECT model, mode, depth, ctx, value, beyond_train FROM v_passkey ORDER BY model, mode, depth, ctx");
+  Stmt q(db, "SELECT model, mode, depth, ctx, value, beyond_train FROM v_passkey ORDER BY model, mode, depth, ctx");
   std::string prev;
   while (q.step()) {
     const std::string key = q.text(0) + "\x1f" + q.text(1) + "\x1f" + q.text(2);
@@ -416,7 +414,7 @@ Table passkey_table(sqlite3* db) {
   return t;
 }
 
-Table ppl_position_table(sqlite3* db) {
+Table ppl_position_table(Db& db) {
   Table t;
   t.id = "ppl_by_position";
   t.title = "Perplexity by position";
@@ -424,13 +422,13 @@ Table ppl_position_table(sqlite3* db) {
               "length.";
   std::set<int64_t> buckets;
   {
-    Query q(db, "SELECT DISTINCT bucket FROM v_ppl_position ORDER BY bucket");
+    Stmt q(db, "SELECT DISTINCT bucket FROM v_ppl_position ORDER BY bucket");
     while (q.step()) buckets.insert(q.i64(0));
   }
   if (buckets.empty()) return t;
   t.cols = {text_col("Model", "model"), text_col("Mode", "mode"), text_col("Task", "task"), num_col("Ctx", "ctx")};
   for (int64_t b : buckets) t.cols.push_back(num_col(fmt::format("{}", b), fmt::format("pos_{}", b)));
-  Query q(db, "SELECT model, mode, task, ctx, bucket, ppl FROM v_ppl_position ORDER BY model, mode, task, ctx, bucket");
+  Stmt q(db, "SELECT model, mode, task, ctx, bucket, ppl FROM v_ppl_position ORDER BY model, mode, task, ctx, bucket");
   std::string prev;
   while (q.step()) {
     const std::string key = q.text(0) + "\x1f" + q.text(1) + "\x1f" + q.text(2) + "\x1f" + q.text(3);
@@ -449,7 +447,7 @@ Table ppl_position_table(sqlite3* db) {
   return t;
 }
 
-Table effective_ctx_table(sqlite3* db, const ReportReference& ref) {
+Table effective_ctx_table(Db& db, const ReportReference& ref) {
   Table t;
   t.id = "effective_context";
   t.title = "Effective context length (RULER-style)";
@@ -463,8 +461,8 @@ Table effective_ctx_table(sqlite3* db, const ReportReference& ref) {
             num_col("Train ctx", "train_ctx"),    num_col("Lengths", "n_lengths"),
             num_col("Swept up to", "max_ctx"),    num_col("Effective ctx", "effective_ctx"),
             num_col("First failing", "first_fail_ctx")};
-  Query q(db, "SELECT model, mode, task, metric, train_ctx, n_lengths, max_ctx, effective_ctx, first_fail_ctx "
-              "FROM v_effective_ctx ORDER BY task, model, mode");
+  Stmt q(db, "SELECT model, mode, task, metric, train_ctx, n_lengths, max_ctx, effective_ctx, first_fail_ctx "
+             "FROM v_effective_ctx ORDER BY task, model, mode");
   auto opt_int = [&q](int c) { return q.is_null(c) ? Cell::integer(std::nullopt) : Cell::integer(q.i64(c)); };
   while (q.step()) {
     Row r;
@@ -486,13 +484,13 @@ std::string depth_label(double d) {
   return s;
 }
 
-std::vector<Table> build_tables(sqlite3* db, const ReportReference& ref) {
+std::vector<Table> build_tables(Db& db, const ReportReference& ref) {
   return {nlu_table(db, ref),     long_context_table(db, ref), effective_ctx_table(db, ref), pairs_table(db, ref),
           passkey_table(db),      ppl_position_table(db),      bench_table(db),             paper_table1(ref),
           paper_table2(ref)};
 }
 
-std::vector<Table> build_provenance(sqlite3* db) {
+std::vector<Table> build_provenance(Db& db) {
   std::vector<Table> out;
   {
     Table t;
@@ -501,11 +499,11 @@ std::vector<Table> build_provenance(sqlite3* db) {
     t.caption = "git revision of supra-eval that wrote each result (\"-dirty\": uncommitted changes).";
     t.cols = {text_col("Source", "source"), text_col("git revision", "git_rev"), num_col("Rows", "rows"),
               text_col("First", "first"), text_col("Last", "last")};
-    Query q(db,
-            "SELECT 'runs', git_rev, count(*), min(created_at), max(coalesce(finished_at, updated_at)) FROM runs "
-            "WHERE status = 'finished' GROUP BY git_rev "
-            "UNION ALL SELECT 'bench_results', git_rev, count(*), min(created_at), max(created_at) FROM bench_results "
-            "GROUP BY git_rev ORDER BY 1 DESC, 4");
+    Stmt q(db,
+           "SELECT 'runs', git_rev, count(*), min(created_at), max(coalesce(finished_at, updated_at)) FROM runs "
+           "WHERE status = 'finished' GROUP BY git_rev "
+           "UNION ALL SELECT 'bench_results', git_rev, count(*), min(created_at), max(created_at) FROM bench_results "
+           "GROUP BY git_rev ORDER BY 1 DESC, 4");
     while (q.step())
       t.rows.push_back({{Cell::str(q.text(0)), Cell::str(q.text(1)), Cell::integer(q.i64(2)), Cell::str(q.text(3)),
                          Cell::str(q.text(4))}});
@@ -518,9 +516,9 @@ std::vector<Table> build_provenance(sqlite3* db) {
     t.caption = "Each model's weights by sha256 (of the checkpoint files), its path and training context.";
     t.cols = {text_col("Model", "model"), text_col("Mode", "mode"), text_col("sha256", "model_sha256"),
               text_col("Path", "path"), num_col("Train ctx", "train_ctx"), num_col("Finished runs", "runs")};
-    Query q(db,
-            "SELECT m.model_label, m.mode, m.model_sha256, (SELECT group_concat(DISTINCT r.model) FROM v_runs r "
-            "WHERE r.model_label = m.model_label), m.train_ctx, m.n_finished FROM v_models m ORDER BY 1, 2");
+    Stmt q(db,
+           "SELECT m.model_label, m.mode, m.model_sha256, (SELECT group_concat(DISTINCT r.model) FROM v_runs r "
+           "WHERE r.model_label = m.model_label), m.train_ctx, m.n_finished FROM v_models m ORDER BY 1, 2");
     while (q.step())
       t.rows.push_back({{Cell::str(q.text(0)), Cell::str(q.text(1)), Cell::str(q.text(2)), Cell::str(q.text(3)),
                          Cell::integer(q.i64(4)), Cell::integer(q.i64(5))}});
@@ -539,10 +537,10 @@ std::vector<Table> build_provenance(sqlite3* db) {
               text_col("Limit", "limit_docs"),  text_col("Ctx", "ctxs"),
               text_col("git", "git_rev"),       num_col("Runs", "runs"),
               text_col("First", "first"),       text_col("Last", "last")};
-    Query q(db,
-            "SELECT model, mode, task, task_version, shots, seed, truncation, dtype, device, add_bos, limit_docs, "
-            "ctxs, git_rev, n_runs, first_created, last_finished FROM v_provenance "
-            "ORDER BY model, mode, task, task_version");
+    Stmt q(db,
+           "SELECT model, mode, task, task_version, shots, seed, truncation, dtype, device, add_bos, limit_docs, "
+           "ctxs, git_rev, n_runs, first_created, last_finished FROM v_provenance "
+           "ORDER BY model, mode, task, task_version");
     while (q.step()) {
       // ctxs: group_concat order is unspecified; sort numerically.
       std::vector<int64_t> cs;

@@ -1,16 +1,14 @@
 #include "reports/views.h"
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
 
 #include "core/error.h"
-#include "reports/bench_table.h"
-#include "reports/sql.h"
+#include "store/db.h"
 
 namespace supra::reports {
 
@@ -21,48 +19,28 @@ std::string lower(std::string s) {
   return s;
 }
 
-// A SQL string literal.
-std::string lit(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
-
-// A SQL identifier.
-std::string ident(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 const char* kRefTables = R"sql(
--- Reference data of the reports (reports/paper_reference.json), refreshed every time the views are created.
-CREATE TABLE report_ref_models (
+-- Reference data of the reports (reports/paper_reference.json): TEMP, made in each report's own connection.
+CREATE TEMP TABLE report_ref_models (
   key TEXT PRIMARY KEY,        -- lower-case model name or alias (basename of a checkpoint path)
   name TEXT NOT NULL,          -- canonical name
   table1 TEXT, table2 TEXT,    -- the paper's row shown beside ours (NULL: none)
   base TEXT,                   -- canonical name of the softmax model this one is the SUPRA version of
   note TEXT
 );
-CREATE TABLE report_ref_metrics (
+CREATE TEMP TABLE report_ref_metrics (
   metric TEXT PRIMARY KEY,
   percent INTEGER NOT NULL,    -- 1: stored as a fraction, shown x 100
   preference INTEGER           -- rank when a task has no declared primary metric (lower first)
 );
-CREATE TABLE report_ref_primary_metric (pattern TEXT PRIMARY KEY, metric TEXT NOT NULL);  -- task GLOB pattern
-CREATE TABLE report_ref_nlu_columns (position INTEGER PRIMARY KEY, task TEXT NOT NULL, metric TEXT NOT NULL,
-                                     label TEXT NOT NULL);
-CREATE TABLE report_ref_long_tasks (position INTEGER PRIMARY KEY, task TEXT NOT NULL, metric TEXT NOT NULL,
-                                    label TEXT NOT NULL);
-CREATE TABLE report_ref_effective (threshold REAL NOT NULL, max_rise_pct REAL NOT NULL);  -- one row
-CREATE TABLE report_ref_effective_tasks (pattern TEXT PRIMARY KEY);  -- task GLOB patterns
-CREATE TABLE report_ref_paper_rows (
+CREATE TEMP TABLE report_ref_primary_metric (pattern TEXT PRIMARY KEY, metric TEXT NOT NULL);  -- task GLOB pattern
+CREATE TEMP TABLE report_ref_nlu_columns (position INTEGER PRIMARY KEY, task TEXT NOT NULL, metric TEXT NOT NULL,
+                                          label TEXT NOT NULL);
+CREATE TEMP TABLE report_ref_long_tasks (position INTEGER PRIMARY KEY, task TEXT NOT NULL, metric TEXT NOT NULL,
+                                         label TEXT NOT NULL);
+CREATE TEMP TABLE report_ref_effective (threshold REAL NOT NULL, max_rise_pct REAL NOT NULL);  -- one row
+CREATE TEMP TABLE report_ref_effective_tasks (pattern TEXT PRIMARY KEY);  -- task GLOB patterns
+CREATE TEMP TABLE report_ref_paper_rows (
   tbl INTEGER NOT NULL,        -- 1 or 2: the paper's table
   position INTEGER NOT NULL,   -- row order in the paper
   paper_model TEXT NOT NULL, mode TEXT NOT NULL,
@@ -70,7 +48,7 @@ CREATE TABLE report_ref_paper_rows (
   avg REAL,                    -- table 1 only: the paper's printed average
   PRIMARY KEY (tbl, paper_model)
 );
-CREATE TABLE report_ref_paper_values (
+CREATE TEMP TABLE report_ref_paper_values (
   tbl INTEGER NOT NULL, paper_model TEXT NOT NULL, task TEXT NOT NULL, metric TEXT NOT NULL,
   ctx INTEGER,                 -- table 2 only
   value REAL NOT NULL          -- as printed in the paper (percent / F1 x 100)
@@ -109,15 +87,14 @@ struct View {
   std::string name, summary, sql;
 };
 
-std::vector<View> build_views(const ReportReference& ref) {
-  std::vector<View> v;
-
+// Every run, named; one row per finished run x metric; the one run per cell that the tables show.
+void add_run_views(std::vector<View>& v) {
   v.push_back({"v_runs", "every run (any status) with model_name, model_label and model_canonical", fmt::format(R"sql(
 -- v_runs: every row of runs, plus
 --   model_name      basename of the model path (trailing '/', .bin/.gguf/.safetensors/.pt dropped)
 --   model_label     model_name, or model_name@<sha256 prefix> when one name covers several weight files
 --   model_canonical the name paper_reference.json knows this model by (its name or one of its aliases)
-CREATE VIEW v_runs AS
+CREATE TEMP VIEW v_runs AS
 WITH named AS (SELECT r.*, {name} AS model_name FROM runs r),
      shas AS (SELECT model_name, count(DISTINCT model_sha256) AS k FROM named GROUP BY model_name)
 SELECT n.*,
@@ -131,7 +108,7 @@ FROM named n JOIN shas s ON s.model_name = n.model_name)sql",
   v.push_back({"v_results", "one row per finished run x metric, with every run field", R"sql(
 -- v_results: one row per (finished run, metric). value/stderr as stored; scale = 100 for fraction metrics
 -- (report_ref_metrics.percent), else 1; display = value * scale, display_stderr = stderr * scale: what tables show.
-CREATE VIEW v_results AS
+CREATE TEMP VIEW v_results AS
 SELECT r.id AS run_id, r.model, r.model_name, r.model_label, r.model_canonical, r.model_sha256, r.mode, r.form,
        r.task, r.task_version, r.shots, r.seed, r.ctx, r.train_ctx, r.beyond_train, r.truncation, r.dtype, r.device,
        r.add_bos, r.limit_docs, r.n_docs, r.git_rev, r.created_at, r.finished_at,
@@ -149,7 +126,7 @@ WHERE r.status = 'finished')sql"});
 -- v_cells: v_results reduced to one row per (model_label, mode, task, ctx, metric): the most complete run
 -- (all documents, i.e. limit_docs = -1, first; then most documents), then the latest finished, then the highest id.
 -- n_candidates counts the finished runs that competed for the cell (different seeds, shots, devices, ...).
-CREATE VIEW v_cells AS
+CREATE TEMP VIEW v_cells AS
 SELECT {cols} FROM (
   SELECT v.*,
          row_number() OVER (PARTITION BY model_label, mode, task, ctx, metric
@@ -158,13 +135,16 @@ SELECT {cols} FROM (
   FROM v_results v)
 WHERE pick = 1)sql",
                                                                                                           fmt::arg("cols", kCellColumns))});
+}
 
+// Each task's headline metric; the models with their paper rows and softmax base.
+void add_primary_and_model_views(std::vector<View>& v) {
   v.push_back({"v_primary", "v_cells restricted to each task's headline metric", fmt::format(R"sql(
 -- v_primary: v_cells restricted to each task's headline metric. A task matching a pattern of
 -- report_ref_primary_metric shows that metric only (a model without it has no row: a missing cell). Any other task
 -- shows the best-ranked metric (report_ref_metrics.preference, then alphabetical) that any model has for it, so
 -- every model's cell of a task shows the same metric.
-CREATE VIEW v_primary AS
+CREATE TEMP VIEW v_primary AS
 WITH tasks AS (SELECT DISTINCT task FROM v_cells),
 want AS (
   SELECT t.task, (SELECT p.metric FROM report_ref_primary_metric p WHERE t.task GLOB p.pattern
@@ -188,7 +168,7 @@ SELECT {cols} FROM ranked r JOIN per_task p ON p.task = r.task AND p.metric = r.
 -- v_models: one row per (model_label, mode) that has runs. base: canonical name of the softmax model this model is
 -- the SUPRA version of (report_ref_models.base). paper_table1 / paper_table2: the paper's row shown beside ours,
 -- only when the paper row's attention mode equals ours.
-CREATE VIEW v_models AS
+CREATE TEMP VIEW v_models AS
 SELECT r.model_label, r.model_name, r.model_canonical, r.model_sha256, r.mode, max(r.train_ctx) AS train_ctx,
        count(*) AS n_runs, sum(r.status = 'finished') AS n_finished, min(r.created_at) AS first_created,
        max(r.finished_at) AS last_finished,
@@ -201,58 +181,61 @@ SELECT r.model_label, r.model_name, r.model_canonical, r.model_sha256, r.mode, m
         WHERE m.key = lower(r.model_name)) AS paper_table2
 FROM v_runs r
 GROUP BY r.model_label, r.mode)sql"});
+}
 
+// The paper's Table 1: our rows (generated from the reference file's columns) and the paper's.
+void add_table1_views(std::vector<View>& v, const ReportReference& ref) {
   // v_nlu_table: generated from the Table 1 columns of the reference file.
-  {
-    std::string cols, paper_cols;
-    std::string in_cols;
-    for (const RefColumn& c : ref.table1_columns) {
-      const std::string cond = fmt::format("c.task = {} AND c.metric = {}", lit(c.task), lit(c.metric));
-      cols += fmt::format("       max(CASE WHEN {0} THEN c.display END) AS {1},\n"
-                          "       max(CASE WHEN {0} THEN c.display_stderr END) AS {2},\n"
-                          "       max(CASE WHEN {0} THEN c.n END) AS {3},\n",
-                          cond, ident(c.task), ident(c.task + "_stderr"), ident(c.task + "_n"));
-      paper_cols += fmt::format("       max(CASE WHEN v.task = {} THEN v.value END) AS {},\n", lit(c.task),
-                                ident(c.task));
-    }
-    const size_t k = ref.table1_columns.size();
-    v.push_back({"v_nlu_table", "the paper's Table 1 layout: one row per (model, mode, ctx), one column per task",
-                 fmt::format(R"sql(
+  std::string cols, paper_cols;
+  for (const RefColumn& c : ref.table1_columns) {
+    const std::string cond = fmt::format("c.task = {} AND c.metric = {}", sql_literal(c.task), sql_literal(c.metric));
+    cols += fmt::format("       max(CASE WHEN {0} THEN c.display END) AS {1},\n"
+                        "       max(CASE WHEN {0} THEN c.display_stderr END) AS {2},\n"
+                        "       max(CASE WHEN {0} THEN c.n END) AS {3},\n",
+                        cond, sql_ident(c.task), sql_ident(c.task + "_stderr"), sql_ident(c.task + "_n"));
+    paper_cols += fmt::format("       max(CASE WHEN v.task = {} THEN v.value END) AS {},\n", sql_literal(c.task),
+                              sql_ident(c.task));
+  }
+  const size_t k = ref.table1_columns.size();
+  v.push_back({"v_nlu_table", "the paper's Table 1 layout: one row per (model, mode, ctx), one column per task",
+               fmt::format(R"sql(
 -- v_nlu_table: Table 1 layout, one row per (model, mode, ctx) that has any Table 1 task. Per task (columns of
 -- report_ref_nlu_columns): <task> = the paper's metric for it x 100 (percent), <task>_stderr (x 100), <task>_n
 -- (documents). NULL = not evaluated (never 0). n_tasks: how many of the {k} columns have a value; avg: their mean
 -- when all {k} are present, else NULL; avg_present: the mean of the columns present. beyond_train: 1 when ctx is
 -- beyond the model's training context. paper_model: the paper's row for this model (see v_paper_table1).
-CREATE VIEW v_nlu_table AS
+CREATE TEMP VIEW v_nlu_table AS
 SELECT c.model_label AS model, c.model_name, c.mode, c.ctx, max(c.train_ctx) AS train_ctx,
-       max(c.beyond_train) AS beyond_train,
+     max(c.beyond_train) AS beyond_train,
 {cols}       count(*) AS n_tasks,
-       CASE WHEN count(*) = {k} THEN avg(c.display) END AS avg,
-       avg(c.display) AS avg_present,
-       (SELECT m.paper_table1 FROM v_models m WHERE m.model_label = c.model_label AND m.mode = c.mode)
-         AS paper_model
+     CASE WHEN count(*) = {k} THEN avg(c.display) END AS avg,
+     avg(c.display) AS avg_present,
+     (SELECT m.paper_table1 FROM v_models m WHERE m.model_label = c.model_label AND m.mode = c.mode)
+       AS paper_model
 FROM v_cells c JOIN report_ref_nlu_columns k ON k.task = c.task AND k.metric = c.metric
 GROUP BY c.model_label, c.mode, c.ctx)sql",
-                             fmt::arg("cols", cols), fmt::arg("k", k))});
+                           fmt::arg("cols", cols), fmt::arg("k", k))});
 
-    v.push_back({"v_paper_table1", "the paper's Table 1 rows, in the layout of v_nlu_table",
-                 fmt::format(R"sql(
+  v.push_back({"v_paper_table1", "the paper's Table 1 rows, in the layout of v_nlu_table",
+               fmt::format(R"sql(
 -- v_paper_table1: the paper's Table 1 rows (report_ref_paper_*), same task columns as v_nlu_table, in percent;
 -- avg is the paper's printed average.
-CREATE VIEW v_paper_table1 AS
+CREATE TEMP VIEW v_paper_table1 AS
 SELECT p.position, p.paper_model, p.mode,
 {cols}       p.avg
 FROM report_ref_paper_rows p JOIN report_ref_paper_values v ON v.tbl = 1 AND v.paper_model = p.paper_model
 WHERE p.tbl = 1
 GROUP BY p.paper_model ORDER BY p.position)sql",
-                             fmt::arg("cols", paper_cols))});
-  }
+                           fmt::arg("cols", paper_cols))});
+}
 
+// Table 2 in long form, the paper's Table 2, and the softmax-vs-SUPRA pairs.
+void add_long_context_views(std::vector<View>& v) {
   v.push_back({"v_long_context", "Table 2 in long form: headline metric per (model, mode, task, ctx)", R"sql(
 -- v_long_context: one row per (model, mode, task, ctx) with the task's headline metric (v_primary). value and
 -- stderr are display units (fractions x 100, others as stored); raw_value is the stored number. beyond_train = 1
 -- when ctx > train_ctx (the cell is marked in the rendered table).
-CREATE VIEW v_long_context AS
+CREATE TEMP VIEW v_long_context AS
 SELECT model_label AS model, model_name, mode, task, metric, ctx, train_ctx, beyond_train,
        display AS value, display_stderr AS stderr, n, value AS raw_value, scale, run_id
 FROM v_primary)sql"});
@@ -260,7 +243,7 @@ FROM v_primary)sql"});
   v.push_back({"v_paper_table2", "the paper's Table 2 values in long form", R"sql(
 -- v_paper_table2: the paper's Table 2 (F1 x 100) per (paper_model, task, ctx), with its training context and the
 -- beyond-training mark.
-CREATE VIEW v_paper_table2 AS
+CREATE TEMP VIEW v_paper_table2 AS
 SELECT p.position, p.paper_model, p.mode, p.train_ctx, v.task, v.metric, v.ctx, v.value,
        (v.ctx > p.train_ctx) AS beyond_train
 FROM report_ref_paper_rows p JOIN report_ref_paper_values v ON v.tbl = 2 AND v.paper_model = p.paper_model
@@ -272,7 +255,7 @@ WHERE p.tbl = 2)sql"});
 -- both modes. One row per pair, task, metric and ctx, for the (task, metric)s that both sides have at some ctx; the
 -- side without a value at that ctx is NULL and so is delta. Values in display units; delta = supra_value - softmax_value (higher_is_better says which sign is good).
 -- is_primary = 1 for the task's headline metric (v_primary).
-CREATE VIEW v_pairs AS
+CREATE TEMP VIEW v_pairs AS
 WITH pairs AS (
   SELECT DISTINCT b.model_label AS softmax_model, s.model_label AS supra_model
   FROM v_models b JOIN v_models s
@@ -300,13 +283,16 @@ LEFT JOIN v_cells a ON a.model_label = k.softmax_model AND a.mode = 'softmax' AN
                    AND a.metric = k.metric AND a.ctx = k.ctx
 LEFT JOIN v_cells c ON c.model_label = k.supra_model AND c.mode = 'supra' AND c.task = k.task
                    AND c.metric = k.metric AND c.ctx = k.ctx)sql"});
+}
 
+// supra-eval bench rows.
+void add_bench_views(std::vector<View>& v) {
   v.push_back({"v_bench", "latest supra-eval bench row per configuration, with % of the machine's limits",
                fmt::format(R"sql(
 -- v_bench: the latest bench_results row per (model, model_sha256, mode, device, dtype, threads, ctx, batch), with
 -- model_name (as in v_runs), prefill_pct_limit = 100 * prefill_gflops / limit_gflops and decode_pct_limit =
 -- 100 * decode_gbps / limit_gbps (NULL when the limit was not measured), n_repeats = rows of that configuration.
-CREATE VIEW v_bench AS
+CREATE TEMP VIEW v_bench AS
 SELECT id, created_at, model, model_name, model_sha256, mode, device, dtype, threads, ctx, batch,
        prefill_tok_s, prefill_gflops, decode_tok_s, decode_gbps, state_mib, peak_rss_mib, peak_device_mib,
        limit_gflops, limit_gbps, 100.0 * prefill_gflops / limit_gflops AS prefill_pct_limit, 100.0 * decode_gbps / limit_gbps AS decode_pct_limit,
@@ -319,13 +305,16 @@ FROM (
   FROM bench_results b)
 WHERE pick = 1)sql",
                            fmt::arg("name", model_name_sql("b.model")))});
+}
 
+// The long-context probes: passkey, perplexity by position, effective context length.
+void add_probe_views(std::vector<View>& v) {
   v.push_back({"v_passkey", "passkey retrieval per (model, mode, length, depth)", R"sql(
 -- v_passkey: passkey retrieval accuracy per (model, mode, length = ctx, depth). Two conventions are read:
 --   a task per depth named passkey<anything>_d<depth> (its headline metric, as in v_primary), or
 --   one task named passkey<anything> whose metrics are <metric>_d<depth> (a breakdown by depth).
 -- value in display units (fractions x 100). No passkey runs: no rows (and no heatmap).
-CREATE VIEW v_passkey AS
+CREATE TEMP VIEW v_passkey AS
 SELECT model_label AS model, model_name, mode, ctx, train_ctx, beyond_train, task, metric,
        CAST(substr(task, instr(task, '_d') + 2) AS REAL) AS depth, display AS value, n, run_id
 FROM v_primary WHERE task GLOB 'passkey*_d[0-9]*'
@@ -337,7 +326,7 @@ FROM v_cells WHERE task GLOB 'passkey*' AND NOT task GLOB 'passkey*_d[0-9]*' AND
   v.push_back({"v_ppl_position", "perplexity by position bucket", R"sql(
 -- v_ppl_position: perplexity by position, from runs of a task named ppl_by_position* whose metrics are named
 -- ppl_pos_<bucket> (bucket: a token position). One row per (model, mode, task, ctx, bucket). No such runs: no rows.
-CREATE VIEW v_ppl_position AS
+CREATE TEMP VIEW v_ppl_position AS
 SELECT model_label AS model, model_name, mode, task, ctx, train_ctx, beyond_train,
        CAST(substr(metric, 9) AS INTEGER) AS bucket, value AS ppl, stderr, n, run_id
 FROM v_cells WHERE task GLOB 'ppl_by_position*' AND metric GLOB 'ppl_pos_[0-9]*')sql"});
@@ -349,7 +338,7 @@ FROM v_cells WHERE task GLOB 'ppl_by_position*' AND metric GLOB 'ppl_pos_[0-9]*'
 -- passes at >= report_ref_effective.threshold (display units); a lower-is-better one while it is at most
 -- max_rise_pct percent above the best (lowest) value at any length up to it. first_fail_ctx: the shortest failing
 -- length (NULL: none fails, the model held up to max_ctx, the longest swept).
-CREATE VIEW v_effective_ctx AS
+CREATE TEMP VIEW v_effective_ctx AS
 WITH s AS (
   SELECT model_label AS model, mode, task, metric, ctx, display AS value, higher_is_better, train_ctx
   FROM v_primary WHERE display IS NOT NULL
@@ -372,23 +361,39 @@ SELECT j.model, j.mode, j.task, j.metric, max(j.higher_is_better) AS higher_is_b
 FROM judged j LEFT JOIN fails f ON f.model = j.model AND f.mode = j.mode AND f.task = j.task AND f.metric = j.metric
 GROUP BY j.model, j.mode, j.task, j.metric
 HAVING count(*) >= 2)sql"});
+}
 
+// What produced the numbers.
+void add_provenance_views(std::vector<View>& v) {
   v.push_back({"v_provenance", "what produced the numbers: revisions, weights, task versions, settings, dates", R"sql(
 -- v_provenance: one row per distinct (model, sha256, mode, task, task_version, shots, seed, truncation, dtype, device,
 -- add_bos, limit_docs, git_rev) among finished runs, with the context lengths, run count and dates.
-CREATE VIEW v_provenance AS
+CREATE TEMP VIEW v_provenance AS
 SELECT model_label AS model, model_sha256, mode, form, task, task_version, shots, seed, truncation, dtype, device,
        add_bos, limit_docs, git_rev, group_concat(DISTINCT ctx) AS ctxs, count(*) AS n_runs,
        min(created_at) AS first_created, max(finished_at) AS last_finished
 FROM v_runs WHERE status = 'finished'
 GROUP BY model_label, model_sha256, mode, form, task, task_version, shots, seed, truncation, dtype, device, add_bos,
          limit_docs, git_rev)sql"});
+}
+
+// Every view, in creation order (a view is created after those it reads).
+std::vector<View> build_views(const ReportReference& ref) {
+  std::vector<View> v;
+  add_run_views(v);
+  add_primary_and_model_views(v);
+  add_table1_views(v, ref);
+  add_long_context_views(v);
+  add_bench_views(v);
+  add_probe_views(v);
+  add_provenance_views(v);
   return v;
 }
 
-void fill_reference(sqlite3* db, const ReportReference& ref) {
+// report_ref_models (one row per name and alias), report_ref_metrics, report_ref_primary_metric.
+void fill_models_and_metrics(Db& db, const ReportReference& ref) {
   {
-    Query q(db, "INSERT OR REPLACE INTO report_ref_models(key, name, table1, table2, base, note) VALUES (?,?,?,?,?,?)");
+    Stmt q(db, "INSERT OR REPLACE INTO report_ref_models(key, name, table1, table2, base, note) VALUES (?,?,?,?,?,?)");
     for (const RefModel& m : ref.models) {
       std::vector<std::string> keys = {m.name};
       keys.insert(keys.end(), m.aliases.begin(), m.aliases.end());
@@ -406,7 +411,7 @@ void fill_reference(sqlite3* db, const ReportReference& ref) {
   {
     std::set<std::string> metrics(ref.percent_metrics.begin(), ref.percent_metrics.end());
     metrics.insert(ref.metric_preference.begin(), ref.metric_preference.end());
-    Query q(db, "INSERT INTO report_ref_metrics(metric, percent, preference) VALUES (?,?,?)");
+    Stmt q(db, "INSERT INTO report_ref_metrics(metric, percent, preference) VALUES (?,?,?)");
     for (const std::string& m : metrics) {
       q.reset();
       q.bind(1, m).bind(2, int64_t(ref.is_percent(m)));
@@ -417,15 +422,19 @@ void fill_reference(sqlite3* db, const ReportReference& ref) {
     }
   }
   {
-    Query q(db, "INSERT INTO report_ref_primary_metric(pattern, metric) VALUES (?,?)");
+    Stmt q(db, "INSERT INTO report_ref_primary_metric(pattern, metric) VALUES (?,?)");
     for (const auto& [p, m] : ref.primary_metric) {
       q.reset();
       q.bind(1, p).bind(2, m);
       q.step();
     }
   }
+}
+
+// report_ref_nlu_columns, report_ref_long_tasks, report_ref_effective, report_ref_effective_tasks.
+void fill_columns_and_thresholds(Db& db, const ReportReference& ref) {
   auto put_columns = [&](const char* table, const std::vector<RefColumn>& cols) {
-    Query q(db, fmt::format("INSERT INTO {}(position, task, metric, label) VALUES (?,?,?,?)", table));
+    Stmt q(db, fmt::format("INSERT INTO {}(position, task, metric, label) VALUES (?,?,?,?)", table));
     for (size_t i = 0; i < cols.size(); i++) {
       q.reset();
       q.bind(1, int64_t(i)).bind(2, cols[i].task).bind(3, cols[i].metric).bind(4, cols[i].label);
@@ -435,19 +444,22 @@ void fill_reference(sqlite3* db, const ReportReference& ref) {
   put_columns("report_ref_nlu_columns", ref.table1_columns);
   put_columns("report_ref_long_tasks", ref.table2_tasks);
   {
-    Query q(db, "INSERT INTO report_ref_effective(threshold, max_rise_pct) VALUES (?,?)");
+    Stmt q(db, "INSERT INTO report_ref_effective(threshold, max_rise_pct) VALUES (?,?)");
     q.bind(1, ref.effective_threshold).bind(2, ref.effective_max_rise_pct);
     q.step();
-    Query t(db, "INSERT OR REPLACE INTO report_ref_effective_tasks(pattern) VALUES (?)");
+    Stmt t(db, "INSERT OR REPLACE INTO report_ref_effective_tasks(pattern) VALUES (?)");
     for (const std::string& p : ref.effective_tasks) {
       t.reset();
       t.bind(1, p);
       t.step();
     }
   }
+}
 
-  Query row(db, "INSERT INTO report_ref_paper_rows(tbl, position, paper_model, mode, train_ctx, avg) VALUES (?,?,?,?,?,?)");
-  Query val(db, "INSERT INTO report_ref_paper_values(tbl, paper_model, task, metric, ctx, value) VALUES (?,?,?,?,?,?)");
+// report_ref_paper_rows and report_ref_paper_values: the paper's Tables 1 and 2.
+void fill_paper_tables(Db& db, const ReportReference& ref) {
+  Stmt row(db, "INSERT INTO report_ref_paper_rows(tbl, position, paper_model, mode, train_ctx, avg) VALUES (?,?,?,?,?,?)");
+  Stmt val(db, "INSERT INTO report_ref_paper_values(tbl, paper_model, task, metric, ctx, value) VALUES (?,?,?,?,?,?)");
   for (size_t i = 0; i < ref.table1_rows.size(); i++) {
     const RefNluRow& r = ref.table1_rows[i];
     row.reset();
@@ -501,26 +513,66 @@ const std::vector<ViewInfo>& report_views() {
   return infos;
 }
 
-void create_report_views(sqlite3* db, const ReportReference& ref) {
-  if (!has_object(db, "runs") || !has_object(db, "metrics"))
-    fail("{}: not a supra-eval results store (no runs/metrics tables)",
-         sqlite3_db_filename(db, "main") ? sqlite3_db_filename(db, "main") : "database");
+void create_report_views(Db& db, const ReportReference& ref) {
+  if (!db.has_object("runs") || !db.has_object("metrics"))
+    fail("{}: not a supra-eval results store (no runs/metrics tables)", db.path());
   const std::vector<View> views = build_views(ref);
-  sql_exec(db, "BEGIN IMMEDIATE");
-  try {
-    for (const View& v : views) sql_exec(db, "DROP VIEW IF EXISTS " + v.name);
-    for (const char* t : kRefTableNames) sql_exec(db, std::string("DROP TABLE IF EXISTS ") + t);
-    sql_exec(db, kRefTables);
-    fill_reference(db, ref);
-    ensure_bench_table(db);
-    for (const View& v : views) sql_exec(db, v.sql);
-    sql_exec(db, "COMMIT");
-  } catch (...) {
-    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-    throw;
-  }
+  // TEMP objects only: the file is never written, and a connection opened read-only (open_store_read_only) is
+  // enough. DEFERRED: no write lock on the store is taken, so a running sweep is never waited for.
+  db.transaction(
+      [&] {
+        for (const View& v : views) db.exec("DROP VIEW IF EXISTS temp." + v.name);
+        for (const char* t : kRefTableNames) db.exec(std::string("DROP TABLE IF EXISTS temp.") + t);
+        db.exec(kRefTables);
+        fill_models_and_metrics(db, ref);
+        fill_columns_and_thresholds(db, ref);
+        fill_paper_tables(db, ref);
+        for (const View& v : views) db.exec(v.sql);
+      },
+      Db::Begin::Deferred);
 }
 
-void create_report_views(sqlite3* db) { create_report_views(db, load_reference(default_reference_path())); }
+namespace {
+
+// "CREATE TABLE x" / "CREATE VIEW x" as sqlite_temp_master keeps them -> "CREATE TEMP TABLE x" / "CREATE TEMP VIEW x".
+std::string as_temp(const std::string& sql) {
+  const std::string create = "CREATE ";
+  return sql.rfind(create, 0) == 0 ? create + "TEMP " + sql.substr(create.size()) : sql;
+}
+
+// One INSERT statement per row of a TEMP table, values written by SQLite's quote().
+std::string temp_rows_script(Db& db, const std::string& table) {
+  std::string values;
+  Stmt cols(db, "SELECT name FROM pragma_table_info(?1, 'temp') ORDER BY cid");
+  cols.bind(1, table);
+  while (cols.step()) values += (values.empty() ? "" : " || ',' || ") + ("quote(" + sql_ident(cols.text(0)) + ")");
+  std::string out;
+  Stmt rows(db, fmt::format("SELECT 'INSERT INTO {} VALUES (' || {} || ');' FROM temp.{}", sql_ident(table), values,
+                            sql_ident(table)));
+  while (rows.step()) out += rows.text(0) + "\n";
+  return out;
+}
+
+}  // namespace
+
+std::string report_views_script(Db& db, const ReportReference& ref) {
+  std::map<std::string, std::string> view_sql;
+  for (const View& v : build_views(ref)) view_sql[v.name] = v.sql;
+  std::string out = fmt::format(
+      "-- The views of supra-eval report over {}, TEMP: they last as long as the sqlite3 session.\n"
+      "--   sqlite3 -readonly -cmd '.read views.sql' STORE 'SELECT * FROM v_nlu_table'\n",
+      db.path());
+  Stmt objs(db, "SELECT type, name, sql FROM sqlite_temp_master WHERE type IN ('table', 'view') ORDER BY rowid");
+  while (objs.step()) {
+    const std::string type = objs.text(0), name = objs.text(1);
+    const auto own = view_sql.find(name);
+    out += "\n" + (own != view_sql.end() ? own->second.substr(own->second.find_first_not_of('\n')) : as_temp(objs.text(2)));
+    out += ";\n";
+    if (type == "table") out += temp_rows_script(db, name);
+  }
+  return out;
+}
+
+void create_report_views(Db& db) { create_report_views(db, load_reference(default_reference_path())); }
 
 }  // namespace supra::reports

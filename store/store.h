@@ -1,10 +1,10 @@
 #pragma once
 // The results store (ARCHITECTURE.md "The store"): SQLite in WAL mode, one writer. A run is keyed by everything
 // that changes its numbers; documents are written in one transaction per finished batch, each document with all
-// its requests and metrics, so a killed run resumes with nothing lost, recomputed or duplicated.
+// its requests and metrics, so a killed run resumes with nothing lost, recomputed or duplicated. Also the training
+// log and the bench rows. Writers open a Store (which migrates the file); readers open_store_read_only.
 #include <cmath>
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -14,8 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-
-struct sqlite3;
+#include "store/db.h"
 
 namespace supra {
 
@@ -97,9 +96,31 @@ struct RunBusy : Error {
   LeaseHolder holder;
 };
 
+// One row of `supra-eval bench --db` (schema 5, table bench_results): one configuration's speed and memory.
+struct BenchRow {
+  std::string model;         // checkpoint path, or "shape:<name>" for random weights
+  std::string model_sha256;  // "" for random weights
+  std::string mode;          // softmax | supra
+  std::string device;        // cpu | cuda
+  std::string dtype;
+  int64_t threads = 0;
+  int64_t ctx = 0;
+  int64_t batch = 1;
+  double prefill_tok_s = 0, prefill_gflops = 0;
+  std::optional<double> decode_tok_s, decode_gbps;  // nullopt: the decode was skipped (stored as NULL)
+  double state_mib = 0;
+  // The configuration's own peak resident memory, and that peak minus the resident memory just before it started;
+  // nullopt: not measured (stored as NULL).
+  std::optional<double> peak_rss_mib, rss_over_baseline_mib;
+  std::optional<double> peak_device_mib;     // CUDA: peak device memory; nullopt on the CPU
+  double limit_gflops = 0, limit_gbps = 0;  // 0 = not measured (stored as NULL)
+  std::string git_rev;
+  std::string created_at;  // "" = now (UTC, ISO 8601)
+};
+
 class Store {
  public:
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
   // A lease held on another host counts as live until it has made no progress for this long: this host cannot ask
   // the other host's kernel whether the pid still runs. Leases on this host are judged by their pid at once.
   static constexpr int64_t kForeignLeaseLapseSeconds = 30 * 60;
@@ -146,20 +167,32 @@ class Store {
                          const nlohmann::json& config, const std::string& git_rev, int64_t resume_step = -1);
   void log_train_steps(int64_t run_id, const std::vector<TrainLogRow>& rows);  // one transaction
   void finish_train_run(int64_t run_id);
-  const std::string& path() const { return path_; }
-  sqlite3* handle() { return db_; }
+
+  // Appends `supra-eval bench --db` rows (schema 5) in one transaction.
+  void add_bench_rows(const std::vector<BenchRow>& rows);
+
+  const std::string& path() const { return db_.path(); }
 
  private:
-  void exec(const std::string& sql);
-  void transaction(const std::function<void()>& body);
-  void migrate();
   // In a transaction: throws when this process leased the run and no longer holds the lease.
   void check_own_lease(int64_t run_id, const char* doing);
+  // In a transaction: deletes this process's lease row of the run.
+  void delete_own_lease(int64_t run_id);
 
-  std::string path_;
-  sqlite3* db_ = nullptr;
+  Db db_;
   std::map<int64_t, std::string> leased_;  // runs this process leased -> their description, for messages
-
 };
+
+// Opens a store for reading only, for reports and other readers: nothing is written to the file (no migration, no
+// lock held against writers). A store of a newer schema is refused, naming both versions. A store of an older
+// schema is read as it is, with what the later migration steps add stood in for in the connection's TEMP schema
+// (an empty table; a view adding a column as NULL), so queries written for the current schema read it unchanged.
+Db open_store_read_only(const std::string& path);
+
+// Schema bookkeeping (store/schema.cpp). The version of an open store (0: a file without tables); fails for a file
+// that is not a supra-eval store.
+int schema_version(Db& db);
+// Brings a store opened for writing to Store::kSchemaVersion in one IMMEDIATE transaction; refuses a newer one.
+void migrate(Db& db);
 
 }  // namespace supra

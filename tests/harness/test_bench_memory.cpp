@@ -14,14 +14,15 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
-#include <sqlite3.h>
 
 #include "core/process_memory.h"
 #include "store/store.h"
 #include "tests/harness/cli_util.h"
+#include "tests/harness/store_query.h"
 
 namespace fs = std::filesystem;
 using supra::test::fresh_temp;
+using supra::test::exec_sql;
 using supra::test::run_cli;
 
 namespace {
@@ -66,42 +67,28 @@ const nlohmann::json& row(const nlohmann::json& rows, const std::string& mode, i
   return rows;
 }
 
-void sql(sqlite3* db, const std::string& q) {
-  char* err = nullptr;
-  const int rc = sqlite3_exec(db, q.c_str(), nullptr, nullptr, &err);
-  INFO(q << ": " << (err ? err : ""));
-  sqlite3_free(err);
-  REQUIRE(rc == SQLITE_OK);
-}
-
-// A store as bench --db wrote it before rss_over_baseline_mib existed: that table and one row of a lifetime peak.
+// A store as bench --db wrote it before rss_over_baseline_mib existed (schema 4, bench_results made by bench itself):
+// that table and one row of a lifetime peak.
 void write_old_store(const fs::path& path) {
   { supra::Store s(path.string()); }  // the store's own tables
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  sql(db, "CREATE TABLE bench_results (id INTEGER PRIMARY KEY, created_at TEXT NOT NULL, model TEXT NOT NULL, "
-          "model_sha256 TEXT NOT NULL, mode TEXT NOT NULL, device TEXT NOT NULL, dtype TEXT NOT NULL, "
-          "threads INTEGER NOT NULL, ctx INTEGER NOT NULL, batch INTEGER NOT NULL, prefill_tok_s REAL, "
-          "prefill_gflops REAL, decode_tok_s REAL, decode_gbps REAL, state_mib REAL, peak_rss_mib REAL, "
-          "limit_gflops REAL, limit_gbps REAL, git_rev TEXT NOT NULL, peak_device_mib REAL)");
-  sql(db, "INSERT INTO bench_results(created_at, model, model_sha256, mode, device, dtype, threads, ctx, batch, "
-          "state_mib, peak_rss_mib, git_rev) VALUES ('2024-05-01T10:00:00Z', 'shape:old', '', 'supra', 'cpu', "
-          "'f32', 1, 512, 1, 2.0, 445.0, 'old')");
-  sqlite3_close(db);
+  exec_sql(path, "DROP TABLE bench_results; UPDATE meta SET value = '4' WHERE key = 'schema_version'");
+  exec_sql(path, "CREATE TABLE bench_results (id INTEGER PRIMARY KEY, created_at TEXT NOT NULL, model TEXT NOT NULL, "
+                 "model_sha256 TEXT NOT NULL, mode TEXT NOT NULL, device TEXT NOT NULL, dtype TEXT NOT NULL, "
+                 "threads INTEGER NOT NULL, ctx INTEGER NOT NULL, batch INTEGER NOT NULL, prefill_tok_s REAL, "
+                 "prefill_gflops REAL, decode_tok_s REAL, decode_gbps REAL, state_mib REAL, peak_rss_mib REAL, "
+                 "limit_gflops REAL, limit_gbps REAL, git_rev TEXT NOT NULL, peak_device_mib REAL)");
+  exec_sql(path, "INSERT INTO bench_results(created_at, model, model_sha256, mode, device, dtype, threads, ctx, batch, "
+                 "state_mib, peak_rss_mib, git_rev) VALUES ('2024-05-01T10:00:00Z', 'shape:old', '', 'supra', 'cpu', "
+                 "'f32', 1, 512, 1, 2.0, 445.0, 'old')");
 }
 
 // (peak_rss_mib, rss_over_baseline_mib) of the store's rows in id order; -1 for NULL.
 std::vector<std::pair<double, double>> stored_memory(const fs::path& path) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, "SELECT peak_rss_mib, rss_over_baseline_mib FROM bench_results ORDER BY id", -1,
-                             &st, nullptr) == SQLITE_OK);
+  supra::Db db = supra::Db::open_read_only(path.string());
+  supra::Stmt st(db, "SELECT peak_rss_mib, rss_over_baseline_mib FROM bench_results ORDER BY id");
   std::vector<std::pair<double, double>> out;
-  auto val = [&](int c) { return sqlite3_column_type(st, c) == SQLITE_NULL ? -1.0 : sqlite3_column_double(st, c); };
-  while (sqlite3_step(st) == SQLITE_ROW) out.push_back({val(0), val(1)});
-  sqlite3_finalize(st);
-  sqlite3_close(db);
+  auto val = [&](int c) { return st.is_null(c) ? -1.0 : st.f64(c); };
+  while (st.step()) out.push_back({val(0), val(1)});
   return out;
 }
 

@@ -3,8 +3,6 @@
 // message and leaves the store intact.
 #include <catch2/catch.hpp>
 
-#include <sqlite3.h>
-
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -21,18 +19,10 @@ fs::path tmp(const std::string& name) { return fresh_temp("resume", name); }
 
 std::vector<std::string> metrics_of(const fs::path& db) {
   std::vector<std::string> out;
-  sqlite3* h = nullptr;
-  sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr);
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(h, "SELECT metric, printf('%.12f', value), printf('%.12f', stderr), n FROM metrics ORDER BY metric",
-                     -1, &st, nullptr);
-  while (sqlite3_step(st) == SQLITE_ROW)
-    out.push_back(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))) + "=" +
-                  reinterpret_cast<const char*>(sqlite3_column_text(st, 1)) + "+-" +
-                  reinterpret_cast<const char*>(sqlite3_column_text(st, 2)) + " n=" +
-                  std::to_string(sqlite3_column_int64(st, 3)));
-  sqlite3_finalize(st);
-  sqlite3_close(h);
+  supra::Db h = supra::Db::open_read_only(db.string());
+  supra::Stmt st(h, "SELECT metric, printf('%.12f', value), printf('%.12f', stderr), n FROM metrics ORDER BY metric");
+  while (st.step())
+    out.push_back(st.text(0) + "=" + st.text(1) + "+-" + st.text(2) + " n=" + std::to_string(st.i64(3)));
   return out;
 }
 
@@ -102,10 +92,7 @@ TEST_CASE("bad input gives a clear error, a non-zero exit, and leaves the store 
     CHECK_THAT(out, Catch::Contains("--ctx"));
   }
   SECTION("store from an unknown (newer) schema") {
-    sqlite3* h = nullptr;
-    sqlite3_open(db.c_str(), &h);
-    sqlite3_exec(h, "UPDATE meta SET value='42' WHERE key='schema_version'", nullptr, nullptr, nullptr);
-    sqlite3_close(h);
+    exec_sql(db, "UPDATE meta SET value='42' WHERE key='schema_version'");
     CHECK(run_cli(args, out, tmp("e4.log").string()) != 0);
     CHECK_THAT(out, Catch::Contains("newer supra-eval"));
     CHECK(query_int(db, "SELECT value FROM meta WHERE key='schema_version'") == 42);

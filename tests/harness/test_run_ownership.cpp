@@ -4,7 +4,6 @@
 // No output ever carries a raw SQLite message, and the store never holds a duplicated sample.
 #include <catch2/catch.hpp>
 
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -63,18 +62,6 @@ std::string utc(std::time_t t) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
   return buf;
-}
-
-void exec_sql(const fs::path& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  REQUIRE(sqlite3_open(db.c_str(), &h) == SQLITE_OK);
-  sqlite3_busy_timeout(h, 5000);
-  char* err = nullptr;
-  const int rc = sqlite3_exec(h, sql.c_str(), nullptr, nullptr, &err);
-  INFO((err ? err : ""));
-  sqlite3_free(err);
-  sqlite3_close(h);
-  REQUIRE(rc == SQLITE_OK);
 }
 
 // Waits until the store holds at least `n` finished documents (the writer has its lease and is computing).
@@ -278,7 +265,7 @@ TEST_CASE("two sweeps side by side share the cells and each ends with every cell
   check_store(db, 2, 300);
 }
 
-TEST_CASE("a schema 3 store (before leases) is migrated to schema 4 and keeps its runs", "[ownership][store]") {
+TEST_CASE("a schema 3 store (before leases) is migrated to the current schema and keeps its runs", "[ownership][store]") {
   const fs::path db = tmp("v3.sqlite");
   supra::RunKey k;
   k.model_sha256 = "abc";
@@ -295,7 +282,7 @@ TEST_CASE("a schema 3 store (before leases) is migrated to schema 4 and keeps it
     CHECK(s.open_run(k, 3, 512, {}, "rev") == 1);
   }
   CHECK(query_int(db, "SELECT value FROM meta WHERE key = 'schema_version'") == supra::Store::kSchemaVersion);
-  CHECK(supra::Store::kSchemaVersion == 4);
+  CHECK(supra::Store::kSchemaVersion == 5);
   CHECK(query_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'run_leases'") == 1);
 }
 

@@ -4,8 +4,6 @@
 // default (~1.2e-5 relative) absorbs only that.
 #include <catch2/catch.hpp>
 
-#include <sqlite3.h>
-
 #include <nlohmann/json.hpp>
 
 #include <filesystem>

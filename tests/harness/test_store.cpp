@@ -1,13 +1,13 @@
 // The results store: schema versions, the run key, transactions per batch.
 #include <catch2/catch.hpp>
 
-#include <sqlite3.h>
-
 #include <filesystem>
 
 #include "store/store.h"
+#include "tests/harness/store_query.h"
 
 using namespace supra;
+using supra::test::exec_sql;
 namespace fs = std::filesystem;
 
 namespace {
@@ -81,41 +81,26 @@ TEST_CASE("runs, documents and metrics round-trip - reopening finds the same run
 TEST_CASE("a store from a newer schema is refused and left intact", "[store]") {
   const fs::path p = temp_db("newer");
   { Store s(p.string()); }
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(p.c_str(), &db) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(db, "UPDATE meta SET value='99' WHERE key='schema_version'", nullptr, nullptr, nullptr) ==
-          SQLITE_OK);
-  sqlite3_close(db);
+  exec_sql(p, "UPDATE meta SET value='99' WHERE key='schema_version'");
   CHECK_THROWS_WITH(Store(p.string()), Catch::Contains("newer supra-eval (store schema 99"));
-  REQUIRE(sqlite3_open(p.c_str(), &db) == SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='schema_version'", -1, &st, nullptr);
-  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))) == "99");
-  sqlite3_finalize(st);
-  sqlite3_close(db);
+  Db db = Db::open_read_only(p.string());
+  Stmt st(db, "SELECT value FROM meta WHERE key='schema_version'");
+  REQUIRE(st.step());
+  CHECK(st.text(0) == "99");
 }
 
 TEST_CASE("a file that is not a supra-eval store is refused", "[store]") {
   const fs::path p = temp_db("foreign");
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(p.c_str(), &db) == SQLITE_OK);
-  sqlite3_exec(db, "CREATE TABLE other(x)", nullptr, nullptr, nullptr);
-  sqlite3_close(db);
+  exec_sql(p, "CREATE TABLE other(x)");
   CHECK_THROWS_WITH(Store(p.string()), Catch::Contains("not a supra-eval store"));
 }
 
 namespace {
 int64_t count_rows(const fs::path& p, const char* sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(p.c_str(), &db) == SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  const int64_t n = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return n;
+  Db db = Db::open_read_only(p.string());
+  Stmt st(db, sql);
+  REQUIRE(st.step());
+  return st.i64(0);
 }
 }  // namespace
 
@@ -127,19 +112,14 @@ TEST_CASE("a schema 1 store is migrated to the current schema (per-sample trunca
     s.open_run(key(512), 3, 512, {}, "rev");
   }
   // Make it exactly what a schema-1 build left behind.
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(p.c_str(), &db) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(db,
-                       "DROP TABLE train_log; DROP TABLE train_runs; ALTER TABLE samples DROP COLUMN truncation; "
-                       "UPDATE meta SET value='1' WHERE key='schema_version'",
-                       nullptr, nullptr, nullptr) == SQLITE_OK);
-  sqlite3_close(db);
+  exec_sql(p, "DROP TABLE train_log; DROP TABLE train_runs; ALTER TABLE samples DROP COLUMN truncation; "
+              "UPDATE meta SET value='1' WHERE key='schema_version'");
   CHECK(count_rows(p, "SELECT count(*) FROM sqlite_master WHERE name='train_runs'") == 0);
   {
     Store s(p.string());
     CHECK(s.open_run(key(512), 3, 512, {}, "rev") == 1);  // the old run is still there
   }
-  CHECK(count_rows(p, "SELECT value FROM meta WHERE key='schema_version'") == 4);
+  CHECK(count_rows(p, "SELECT value FROM meta WHERE key='schema_version'") == 5);
   CHECK(count_rows(p, "SELECT count(*) FROM sqlite_master WHERE name IN ('train_runs','train_log')") == 2);
   CHECK(count_rows(p, "SELECT count(*) FROM pragma_table_info('samples') WHERE name = 'truncation'") == 1);
 }
@@ -170,4 +150,37 @@ TEST_CASE("training runs and their loss curve round-trip, and a resume rewrites 
   CHECK(count_rows(p, "SELECT count(*) FROM train_runs WHERE status = 'finished'") == 1);
   // A fresh (not resumed) run into the same folder is a new row.
   CHECK(s.open_train_run("out/m", "base", "abc", {}, "rev") != id);
+}
+
+TEST_CASE("a schema 4 store gets bench_results at schema 5: created when absent, the memory column added to an "
+          "older table, an older report's views and tables dropped",
+          "[store]") {
+  const fs::path p = temp_db("v4");
+  { Store s(p.string()); }
+  exec_sql(p, "DROP TABLE bench_results; UPDATE meta SET value='4' WHERE key='schema_version'");
+  { Store s(p.string()); }
+  CHECK(count_rows(p, "SELECT value FROM meta WHERE key='schema_version'") == 5);
+  CHECK(count_rows(p, "SELECT count(*) FROM pragma_table_info('bench_results') WHERE name = 'rss_over_baseline_mib'") ==
+        1);
+
+  // As bench --db and report left a store before schema 5: the table without the column, a row, the views.
+  exec_sql(p, "ALTER TABLE bench_results DROP COLUMN rss_over_baseline_mib; "
+              "INSERT INTO bench_results(created_at, model, model_sha256, mode, device, dtype, threads, ctx, batch, "
+              "peak_rss_mib, git_rev) VALUES ('2024-05-01T10:00:00Z', 'shape:old', '', 'supra', 'cpu', 'f32', 1, 512, "
+              "1, 445.0, 'old'); "
+              "CREATE TABLE report_ref_models (key TEXT PRIMARY KEY); CREATE VIEW v_runs AS SELECT * FROM runs; "
+              "UPDATE meta SET value='4' WHERE key='schema_version'");
+  {
+    Store s(p.string());
+    BenchRow r;
+    r.model = "shape:new";
+    r.rss_over_baseline_mib = 12.5;
+    s.add_bench_rows({r});
+  }
+  CHECK(count_rows(p, "SELECT value FROM meta WHERE key='schema_version'") == 5);
+  CHECK(count_rows(p, "SELECT count(*) FROM bench_results WHERE model = 'shape:old' AND peak_rss_mib = 445 AND "
+                      "rss_over_baseline_mib IS NULL") == 1);
+  CHECK(count_rows(p, "SELECT count(*) FROM bench_results WHERE model = 'shape:new' AND rss_over_baseline_mib = 12.5 "
+                      "AND limit_gflops IS NULL AND decode_tok_s IS NULL") == 1);
+  CHECK(count_rows(p, "SELECT count(*) FROM sqlite_master WHERE name IN ('report_ref_models', 'v_runs')") == 0);
 }

@@ -3,7 +3,6 @@
 // continues the same curve; errors name what is wrong and exit non-zero.
 #include <catch2/catch.hpp>
 
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +11,7 @@
 #include <sstream>
 
 #include "engine/checkpoint.h"
+#include "store/db.h"
 #include "tests/harness/cli_util.h"
 
 using namespace supra;
@@ -34,15 +34,10 @@ std::string slurp(const fs::path& p) {
 }
 
 int64_t query_int(const fs::path& db, const char* sql) {
-  sqlite3* h = nullptr;
-  REQUIRE(sqlite3_open(db.c_str(), &h) == SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(h, sql, -1, &st, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  const int64_t v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(h);
-  return v;
+  Db h = Db::open_read_only(db.string());
+  Stmt st(h, sql);
+  REQUIRE(st.step());
+  return st.i64(0);
 }
 
 const std::string kModel = std::string(SUPRA_SOURCE_DIR) + "/models/stories260K/stories260K.bin";

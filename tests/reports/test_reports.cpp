@@ -1,10 +1,11 @@
 // Reports: a store with known rows -> the views, the tables in every format, the plots and the HTML report.
+// Over 600 lines: one test per view, table, plot and page of the report, all on the one known store (known_store.h),
+// with the small CSV and XML readers they share; how report reaches the store is test_report_store.cpp.
 // Tolerances: stored values are read back from SQLite REAL (double) and averaged in SQL or C++ in double: Approx's
 // default (~1.2e-5 relative) is far above that rounding; printed values are checked to half a unit of their last
 // printed digit, and the paper's averages to its 2-decimal rounding.
 #include <catch2/catch.hpp>
 
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,207 +19,20 @@
 
 #include <fmt/format.h>
 
+#include "store/db.h"
 #include "store/store.h"
-#include "reports/bench_table.h"
 #include "reports/report.h"
-#include "reports/sql.h"
 #include "reports/svg.h"
 #include "reports/table.h"
 #include "reports/views.h"
+#include "tests/reports/known_store.h"
 
 using namespace supra;
 using namespace supra::reports;
+using namespace supra::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-// Every temporary path of this process, removed when it exits (each test runs in its own process under ctest).
-struct TempFiles {
-  std::vector<fs::path> paths;
-  ~TempFiles() {
-    std::error_code ec;
-    for (const fs::path& p : paths) {
-      fs::remove_all(p, ec);
-      for (const char* ext : {"-wal", "-shm", ".log"}) fs::remove(p.string() + ext, ec);
-    }
-  }
-};
-TempFiles g_temp;
-
-fs::path temp_path(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("supra_reports_" + name + "_" + std::to_string(::getpid()));
-  g_temp.paths.push_back(p);
-  g_temp.paths.push_back(p.string() + ".sqlite");
-  return p;
-}
-
-fs::path fresh_db(const std::string& name) {
-  fs::path p = temp_path(name).string() + ".sqlite";
-  for (const char* ext : {"", "-wal", "-shm"}) fs::remove(p.string() + ext);
-  return p;
-}
-
-std::string read(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-struct M {
-  double value;
-  double stderr_ = std::nan("");
-  int64_t n = 100;
-};
-
-struct RunSpec {
-  std::string model, sha, mode, task;
-  int64_t ctx = 0, train_ctx = 0;
-  std::map<std::string, M> metrics;
-  int64_t limit = -1;
-  bool finish = true;
-  uint64_t seed = 1234;
-  int shots = 0;
-};
-
-int64_t add_run(Store& s, const RunSpec& r) {
-  RunKey k;
-  k.model = r.model;
-  k.model_sha256 = r.sha;
-  k.mode = r.mode;
-  k.form = r.mode == "supra" ? "chunked" : "";
-  k.task = r.task;
-  k.task_version = 1;
-  k.shots = r.shots;
-  k.seed = r.seed;
-  k.ctx = r.ctx;
-  k.truncation = "left";
-  k.dtype = "f32";
-  k.device = "cpu";
-  k.limit = r.limit;
-  int64_t n = 0;
-  for (auto& [name, m] : r.metrics) n = std::max(n, m.n);
-  const int64_t id = s.open_run(k, n, r.train_ctx, {{"test", true}}, "abc123def456");
-  if (r.finish) {
-    std::vector<MetricRow> rows;
-    for (auto& [name, m] : r.metrics) rows.push_back({name, m.value, m.stderr_, m.n, "mean", name != "perplexity"});
-    s.finish_run(id, rows);
-  }
-  return id;
-}
-
-const std::string kLlama = "/models/Llama-2-7b-hf/";
-const std::string kMistralSupra = "ckpt/mistral-supra";
-const std::string kStories = "models/stories260K/stories260K.bin";
-const std::string kStoriesSupra = "models/stories260K-supra.bin";
-
-// The known store every test reads.
-void fill_store(Store& s) {
-  // Table 1: Llama complete; mistral-supra without MMLU and with HellaSwag acc only (acc_norm missing).
-  const std::map<std::string, std::map<std::string, M>> llama = {
-      {"hellaswag", {{"acc", {0.5712, 0.0049, 10042}}, {"acc_norm", {0.761234, 0.004251, 10042}}}},
-      {"piqa", {{"acc", {0.78, 0.0097, 1838}}, {"acc_norm", {0.79107, 0.0095, 1838}}}},
-      {"winogrande", {{"acc", {0.690608, 0.013, 1267}}}},
-      {"arc_easy", {{"acc", {0.763047, 0.0087, 2376}}, {"acc_norm", {0.745, 0.0089, 2376}}}},
-      {"arc_challenge", {{"acc", {0.43, 0.0145, 1172}}, {"acc_norm", {0.463311, 0.0146, 1172}}}},
-      {"mmlu", {{"acc", {0.458734, 0.004, 14042}}}},
-  };
-  for (auto& [task, ms] : llama) add_run(s, {kLlama, "aaaa1111", "softmax", task, 4096, 4096, ms});
-  // A later, smaller (--limit) run of the same cell: the table must keep the complete run.
-  add_run(s, {kLlama, "aaaa1111", "softmax", "hellaswag", 4096, 4096, {{"acc_norm", {0.9, 0.03, 10}}}, 10});
-  // An unfinished run never shows.
-  add_run(s, {kLlama, "aaaa1111", "softmax", "boolq", 4096, 4096, {{"acc", {0.5, 0.01, 10}}}, -1, false});
-
-  add_run(s, {kMistralSupra, "bbbb2222", "supra", "hellaswag", 2048, 2048, {{"acc", {0.6, 0.005, 10042}}}});
-  add_run(s, {kMistralSupra, "bbbb2222", "supra", "piqa", 2048, 2048, {{"acc_norm", {0.801, 0.0093, 1838}}}});
-  add_run(s, {kMistralSupra, "bbbb2222", "supra", "winogrande", 2048, 2048, {{"acc", {0.7032, 0.0128, 1267}}}});
-  add_run(s, {kMistralSupra, "bbbb2222", "supra", "arc_easy", 2048, 2048, {{"acc", {0.7593, 0.0088, 2376}}}});
-  add_run(s, {kMistralSupra, "bbbb2222", "supra", "arc_challenge", 2048, 2048,
-              {{"acc_norm", {0.4577, 0.0146, 1172}}}});
-  // A real zero is a zero.
-  add_run(s, {kStories, "cccc3333", "softmax", "winogrande", 512, 512, {{"acc", {0.0, 0.0, 50}}}});
-
-  // Table 2: qasper F1 (already x 100) across context lengths; narrative_qa at one length.
-  add_run(s, {kLlama, "aaaa1111", "softmax", "qasper", 2048, 4096, {{"f1", {23.1234, 1.1, 416}}}});
-  add_run(s, {kLlama, "aaaa1111", "softmax", "qasper", 4096, 4096, {{"f1", {27.5, 1.2, 416}}}});
-  add_run(s, {kLlama, "aaaa1111", "softmax", "qasper", 8192, 4096, {{"f1", {6.25, 0.5, 416}}}});
-  add_run(s, {kLlama, "aaaa1111", "softmax", "narrative_qa", 2048, 4096, {{"f1", {21.005, 0.9, 300}}}});
-  add_run(s, {kMistralSupra, "bbbb2222", "supra", "qasper", 2048, 2048, {{"f1", {19.444, 1.0, 416}}}});
-  add_run(s, {kMistralSupra, "bbbb2222", "supra", "qasper", 4096, 2048, {{"f1", {17.126, 1.0, 416}}}});
-
-  // A softmax/SUPRA pair by the reference file (stories260K-supra's base is stories260K), on piqa at two lengths.
-  add_run(s, {kStories, "cccc3333", "softmax", "piqa", 256, 512, {{"acc_norm", {0.55, 0.011, 1838}}}});
-  add_run(s, {kStories, "cccc3333", "softmax", "piqa", 512, 512, {{"acc_norm", {0.5612, 0.011, 1838}}}});
-  add_run(s, {kStoriesSupra, "dddd4444", "supra", "piqa", 256, 512, {{"acc_norm", {0.5233, 0.011, 1838}}}});
-
-  // Passkey: one task per depth; depth 100 at 512 not evaluated.
-  for (auto [depth, ctx, v] : std::vector<std::tuple<int, int, double>>{
-           {0, 256, 1.0}, {0, 512, 0.9}, {50, 256, 0.8}, {50, 512, 0.25}, {100, 256, 0.6}})
-    add_run(s, {kStories, "cccc3333", "softmax", "passkey_d" + std::to_string(depth), ctx, 512,
-                {{"acc", {v, 0.05, 20}}}});
-
-  // Perplexity by position, both models.
-  add_run(s, {kStories, "cccc3333", "softmax", "ppl_by_position", 512, 512,
-              {{"ppl_pos_64", {9.5, 0.1, 10}}, {"ppl_pos_128", {8.25, 0.1, 10}}, {"ppl_pos_256", {7.75, 0.1, 10}}}});
-  add_run(s, {kStoriesSupra, "dddd4444", "supra", "ppl_by_position", 512, 512,
-              {{"ppl_pos_64", {10.5, 0.1, 10}}, {"ppl_pos_128", {9.75, 0.1, 10}}, {"ppl_pos_256", {9.5, 0.1, 10}}}});
-}
-
-std::vector<BenchRow> bench_rows() {
-  std::vector<BenchRow> rows;
-  for (const char* mode : {"softmax", "supra"})
-    for (int64_t ctx : {128, 512, 2048}) {
-      BenchRow r;
-      r.model = kStories;
-      r.model_sha256 = "cccc3333";
-      r.mode = mode;
-      r.device = "cpu";
-      r.dtype = "f32";
-      r.threads = 2;
-      r.ctx = ctx;
-      r.prefill_tok_s = 1000.0 + double(ctx) / 7;
-      r.prefill_gflops = 1.5;
-      r.decode_tok_s = std::string(mode) == "supra" ? 500.0 : 500.0 - double(ctx) / 10;
-      r.decode_gbps = 2.25;
-      if (std::string(mode) == "softmax" && ctx == 2048) r.decode_tok_s = r.decode_gbps = std::nullopt;  // skipped
-      r.state_mib = std::string(mode) == "supra" ? 0.05 : double(ctx) / 1024;
-      r.peak_rss_mib = 40;
-      r.limit_gflops = 100;
-      r.limit_gbps = 0;  // not measured: % limit must be missing, not 0
-      r.git_rev = "abc123def456";
-      r.created_at = "2024-05-01T10:00:00Z";
-      rows.push_back(r);
-    }
-  return rows;
-}
-
-// The known store, built once per test process.
-const fs::path& known_store() {
-  static const fs::path p = [] {
-    fs::path db = fresh_db("known");
-    {
-      Store s(db.string());
-      fill_store(s);
-    }
-    insert_bench_rows(db.string(), bench_rows());
-    return db;
-  }();
-  return p;
-}
-
-// The report of the known store, written once.
-const fs::path& known_report() {
-  static const fs::path out = [] {
-    fs::path o = temp_path("out");
-    fs::remove_all(o);
-    ReportOptions opts;
-    opts.db_path = known_store().string();
-    opts.out_dir = o.string();
-    write_report(opts);
-    return o;
-  }();
-  return out;
-}
 
 // ---- a tiny CSV reader (RFC 4180 quoting) ----
 std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
@@ -452,8 +266,7 @@ TEST_CASE("numbers print at a fixed precision: the value rounded and never -0.00
 }
 
 TEST_CASE("model names are the basename of the path without a weights extension", "[reports]") {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(":memory:", &db) == SQLITE_OK);
+  Db db = Db::memory();
   for (auto [path, want] : std::vector<std::pair<std::string, std::string>>{
            {"models/stories260K/stories260K.bin", "stories260K"},
            {"/data/Llama-2-7b-hf/", "Llama-2-7b-hf"},
@@ -461,12 +274,11 @@ TEST_CASE("model names are the basename of the path without a weights extension"
            {"a/b/model.safetensors", "model"},
            {"x/y.GGUF", "y"},
            {"/", ""}}) {
-    Query q(db, "SELECT " + model_name_sql("?1"));
+    Stmt q(db, "SELECT " + model_name_sql("?1"));
     q.bind(1, path);
     REQUIRE(q.step());
     CHECK(q.text(0) == want);
   }
-  sqlite3_close(db);
 }
 
 TEST_CASE("the reference file parses and holds the paper tables", "[reports]") {
@@ -491,14 +303,13 @@ TEST_CASE("the reference file parses and holds the paper tables", "[reports]") {
 }
 
 TEST_CASE("the views hold one row per cell: the complete run wins and unfinished runs never show", "[reports]") {
-  Store s(known_store().string());
-  create_report_views(s.handle());
-  create_report_views(s.handle());  // idempotent
-  sqlite3* db = s.handle();
-  for (const ViewInfo& v : report_views()) CHECK(has_object(db, v.name));
+  Db db = open_store_read_only(known_store().string());
+  create_report_views(db);
+  create_report_views(db);  // idempotent
+  for (const ViewInfo& v : report_views()) CHECK(db.has_object(v.name));
 
-  Query q(db, "SELECT hellaswag, hellaswag_stderr, hellaswag_n, mmlu, n_tasks, avg, avg_present, beyond_train, "
-              "paper_model, ctx FROM v_nlu_table WHERE model = 'Llama-2-7b-hf'");
+  Stmt q(db, "SELECT hellaswag, hellaswag_stderr, hellaswag_n, mmlu, n_tasks, avg, avg_present, beyond_train, "
+             "paper_model, ctx FROM v_nlu_table WHERE model = 'Llama-2-7b-hf'");
   REQUIRE(q.step());
   CHECK(q.f64(0) == Approx(76.1234));  // the complete run (0.761234), not the later --limit 10 run (0.9)
   CHECK(q.f64(1) == Approx(0.4251));
@@ -512,8 +323,8 @@ TEST_CASE("the views hold one row per cell: the complete run wins and unfinished
   CHECK(q.i64(9) == 4096);
   CHECK_FALSE(q.step());
 
-  Query m(db, "SELECT hellaswag, mmlu, n_tasks, avg, avg_present, paper_model FROM v_nlu_table "
-              "WHERE model = 'mistral-supra'");
+  Stmt m(db, "SELECT hellaswag, mmlu, n_tasks, avg, avg_present, paper_model FROM v_nlu_table "
+             "WHERE model = 'mistral-supra'");
   REQUIRE(m.step());
   CHECK(m.is_null(0));  // only acc stored: the acc_norm cell is missing, not filled from acc
   CHECK(m.is_null(1));
@@ -522,23 +333,23 @@ TEST_CASE("the views hold one row per cell: the complete run wins and unfinished
   CHECK(m.f64(4) == Approx((80.1 + 70.32 + 75.93 + 45.77) / 4));
   CHECK(m.text(5) == "Mistral-SUPRA (+100B)");
 
-  Query n(db, "SELECT count(*) FROM v_results WHERE task = 'boolq'");
+  Stmt n(db, "SELECT count(*) FROM v_results WHERE task = 'boolq'");
   REQUIRE(n.step());
   CHECK(n.i64(0) == 0);
-  Query c(db, "SELECT n_candidates FROM v_cells WHERE model_label = 'Llama-2-7b-hf' AND task = 'hellaswag' "
-              "AND metric = 'acc_norm'");
+  Stmt c(db, "SELECT n_candidates FROM v_cells WHERE model_label = 'Llama-2-7b-hf' AND task = 'hellaswag' "
+             "AND metric = 'acc_norm'");
   REQUIRE(c.step());
   CHECK(c.i64(0) == 2);
 
-  Query pm(db, "SELECT task, metric FROM v_primary WHERE model_label = 'stories260K' ORDER BY task, ctx");
+  Stmt pm(db, "SELECT task, metric FROM v_primary WHERE model_label = 'stories260K' ORDER BY task, ctx");
   std::map<std::string, std::string> primary;
   while (pm.step()) primary[pm.text(0)] = pm.text(1);
   CHECK(primary.at("piqa") == "acc_norm");
   CHECK(primary.at("passkey_d0") == "acc");  // undeclared task: first metric of the preference list
   CHECK(primary.at("ppl_by_position") == "ppl_pos_128");  // no preferred metric: alphabetical
 
-  Query lc(db, "SELECT ctx, value, beyond_train FROM v_long_context WHERE model = 'Llama-2-7b-hf' AND task = 'qasper' "
-               "ORDER BY ctx");
+  Stmt lc(db, "SELECT ctx, value, beyond_train FROM v_long_context WHERE model = 'Llama-2-7b-hf' AND task = 'qasper' "
+              "ORDER BY ctx");
   std::vector<std::tuple<int64_t, double, int64_t>> rows;
   while (lc.step()) rows.push_back({lc.i64(0), lc.f64(1), lc.i64(2)});
   REQUIRE(rows.size() == 3);
@@ -547,21 +358,21 @@ TEST_CASE("the views hold one row per cell: the complete run wins and unfinished
   CHECK(std::get<2>(rows[2]) == 1);
   CHECK(std::get<1>(rows[2]) == Approx(6.25));  // F1 is stored x 100 already: shown as stored
 
-  Query pk(db, "SELECT depth, ctx, value FROM v_passkey ORDER BY depth, ctx");
+  Stmt pk(db, "SELECT depth, ctx, value FROM v_passkey ORDER BY depth, ctx");
   int npk = 0;
   while (pk.step()) npk++;
   CHECK(npk == 5);
-  Query pp(db, "SELECT bucket, ppl FROM v_ppl_position WHERE mode = 'supra' ORDER BY bucket");
+  Stmt pp(db, "SELECT bucket, ppl FROM v_ppl_position WHERE mode = 'supra' ORDER BY bucket");
   REQUIRE(pp.step());
   CHECK(pp.i64(0) == 64);
   CHECK(pp.f64(1) == Approx(10.5));
 }
 
 TEST_CASE("softmax-vs-SUPRA pairs come from the base names of the reference file", "[reports]") {
-  Store s(known_store().string());
-  create_report_views(s.handle());
-  Query q(s.handle(), "SELECT softmax_model, supra_model, task, ctx, softmax_value, supra_value, delta FROM v_pairs "
-                      "WHERE is_primary ORDER BY task, ctx");
+  Db db = open_store_read_only(known_store().string());
+  create_report_views(db);
+  Stmt q(db, "SELECT softmax_model, supra_model, task, ctx, softmax_value, supra_value, delta FROM v_pairs "
+             "WHERE is_primary ORDER BY task, ctx");
   std::vector<std::vector<std::string>> rows;
   while (q.step()) {
     std::vector<std::string> r;
@@ -709,8 +520,9 @@ TEST_CASE("the comparison table shows both sides and the delta with missing side
 
 TEST_CASE("bench rows land in the store and in the speed table and plots", "[reports]") {
   const fs::path& out = known_report();
-  Store s(known_store().string());
-  Query q(s.handle(), "SELECT count(*), min(prefill_pct_limit), max(decode_pct_limit) FROM v_bench");
+  Db db = open_store_read_only(known_store().string());
+  create_report_views(db);
+  Stmt q(db, "SELECT count(*), min(prefill_pct_limit), max(decode_pct_limit) FROM v_bench");
   REQUIRE(q.step());
   CHECK(q.i64(0) == 6);
   CHECK(q.f64(1) == Approx(1.5));
@@ -783,14 +595,14 @@ TEST_CASE("the checker catches malformed XML", "[reports]") {
 
 TEST_CASE("every number in the report equals the store value to the printed precision", "[reports]") {
   const fs::path& out = known_report();
-  Store s(known_store().string());
+  Db db = open_store_read_only(known_store().string());
   // Every NLU and long-context cell of the CSVs against the raw metrics table.
   const ReportReference ref = load_reference(default_reference_path());
   const Csv nlu = read_csv(out / "tables" / "nlu.csv");
   const Csv lc = read_csv(out / "tables" / "long_context.csv");
-  Query q(s.handle(),
-          "SELECT r.model, r.task, r.ctx, m.metric, m.value, m.stderr, m.n, r.limit_docs FROM runs r "
-          "JOIN metrics m ON m.run_id = r.id WHERE r.status = 'finished' AND r.limit_docs < 0");
+  Stmt q(db,
+         "SELECT r.model, r.task, r.ctx, m.metric, m.value, m.stderr, m.n, r.limit_docs FROM runs r "
+         "JOIN metrics m ON m.run_id = r.id WHERE r.status = 'finished' AND r.limit_docs < 0");
   int checked = 0;
   auto model_name = [](std::string p) {
     while (!p.empty() && p.back() == '/') p.pop_back();
@@ -908,13 +720,12 @@ TEST_CASE("supra-eval report writes the report from the command line", "[reports
 }
 
 TEST_CASE("the effective context length is the longest length up to which every swept length passes", "[reports]") {
-  Store s(known_store().string());
-  create_report_views(s.handle());
-  sqlite3* db = s.handle();
+  Db db = open_store_read_only(known_store().string());
+  create_report_views(db);
   // (model, task) -> (effective_ctx or -1 for none, first_fail_ctx or -1 for none)
   std::map<std::pair<std::string, std::string>, std::pair<int64_t, int64_t>> got;
-  Query q(db, "SELECT model, task, coalesce(effective_ctx, -1), coalesce(first_fail_ctx, -1), threshold "
-              "FROM v_effective_ctx");
+  Stmt q(db, "SELECT model, task, coalesce(effective_ctx, -1), coalesce(first_fail_ctx, -1), threshold "
+             "FROM v_effective_ctx");
   while (q.step()) {
     got[{q.text(0), q.text(1)}] = {q.i64(2), q.i64(3)};
     CHECK(q.f64(4) == 50);  // from reports/paper_reference.json
@@ -942,8 +753,9 @@ TEST_CASE("a perplexity passes while within the allowed rise over its best short
   // lower is better (add_run marks only the metric "perplexity" so): 20, 18, 19.5 (8% above 18: passes), 21 (17%).
   for (auto [ctx, v] : std::vector<std::pair<int, double>>{{128, 20}, {256, 18}, {512, 19.5}, {1024, 21}})
     add_run(s, {kStories, "cccc3333", "softmax", "perplexity:x", ctx, 512, {{"perplexity", {v}}}});
-  create_report_views(s.handle());
-  Query q(s.handle(), "SELECT effective_ctx, first_fail_ctx, higher_is_better FROM v_effective_ctx");
+  Db db = open_store_read_only(p.string());
+  create_report_views(db);
+  Stmt q(db, "SELECT effective_ctx, first_fail_ctx, higher_is_better FROM v_effective_ctx");
   REQUIRE(q.step());
   CHECK(q.i64(0) == 512);
   CHECK(q.i64(1) == 1024);

@@ -116,16 +116,7 @@ double token_flops(const ModelConfig& c, double past) {
 
 // Bytes of the matrices a decode step streams, in the dtype the backend keeps them (`device_dtype` for the GPU).
 size_t weight_bytes(const Checkpoint& ck, std::optional<DType> device_dtype = std::nullopt) {
-  size_t b = 0;
-  auto add = [&](const Tensor& t) {
-    if (!t.empty()) b += device_dtype ? size_t(t.numel()) * dtype_size(*device_dtype) : t.nbytes();
-  };
-  add(ck.weights.tok_embeddings);
-  for (auto& l : ck.weights.layers) {
-    for (const Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down, &l.phi_q_w, &l.phi_k_w}) add(*t);
-  }
-  if (ck.weights.output.data != ck.weights.tok_embeddings.data) add(ck.weights.output);
-  return b;
+  return matrix_bytes(ck.config, ck.weights, device_dtype);
 }
 
 double device_peak_mib(Backend& be) {

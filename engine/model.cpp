@@ -19,38 +19,16 @@ struct Model::Workspace {
 Model::Model(const Checkpoint& ckpt, Backend& backend, ModelOptions opts)
     : cfg_(ckpt.config), backend_(backend), opts_(opts), ws_(std::make_unique<Workspace>()) {
   cfg_.validate(ckpt.path);
-  auto up = [&](const Tensor& t) { return t.empty() ? Tensor{} : backend_.upload_weight(t); };
-  const ModelWeights& h = ckpt.weights;
-  w_.tok_embeddings = up(h.tok_embeddings);
-  w_.final_norm = up(h.final_norm);
-  w_.output = h.output.data == h.tok_embeddings.data ? w_.tok_embeddings : up(h.output);
-  for (const LayerWeights& l : h.layers) {
-    LayerWeights d;
-    d.attn_norm = up(l.attn_norm);
-    d.wq = up(l.wq);
-    d.wk = up(l.wk);
-    d.wv = up(l.wv);
-    d.wo = up(l.wo);
-    d.ffn_norm = up(l.ffn_norm);
-    d.w_gate = up(l.w_gate);
-    d.w_up = up(l.w_up);
-    d.w_down = up(l.w_down);
-    if (cfg_.attention == AttentionMode::Supra) {
-      if (l.phi_q_w.empty() || l.phi_q_b.empty())
-        fail("{}: SUPRA mode needs the feature-map weights (Aq, bq) in every layer", ckpt.path);
-      d.phi_q_w = up(l.phi_q_w);
-      d.phi_q_b = up(l.phi_q_b);
-      if (cfg_.separate_kv_feature_map) {
-        if (l.phi_k_w.empty() || l.phi_k_b.empty())
-          fail("{}: SUPRA with H != Hkv needs the k feature-map weights (Ak, bk) in every layer", ckpt.path);
-        d.phi_k_w = up(l.phi_k_w);
-        d.phi_k_b = up(l.phi_k_b);
-      }
-    }
-    w_.layers.push_back(std::move(d));
-  }
-  if (int(w_.layers.size()) != cfg_.n_layers)
-    fail("{}: config says {} layers, weights have {}", ckpt.path, cfg_.n_layers, w_.layers.size());
+  if (int(ckpt.weights.layers.size()) != cfg_.n_layers)
+    fail("{}: config says {} layers, weights have {}", ckpt.path, cfg_.n_layers, ckpt.weights.layers.size());
+  w_.layers.resize(size_t(cfg_.n_layers));
+  for_each_weight(cfg_, [&](const Weight& wt) {
+    const Tensor& host = wt.in(ckpt.weights);
+    if (host.empty())
+      fail("{}: a {} model needs weight '{}', the checkpoint has none", ckpt.path, mode_name(cfg_.attention), wt.name);
+    wt.in(w_) = backend_.upload_weight(host);
+  });
+  if (cfg_.tie_embeddings) w_.output = w_.tok_embeddings;
 }
 
 Model::~Model() = default;

@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "engine/checkpoint.h"
-#include "engine/checkpoint_io.h"
+#include "engine/io/checkpoint_io.h"
 #include "core/error.h"
 #include "core/splitmix64.h"
 #include "core/sha256.h"

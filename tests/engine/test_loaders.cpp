@@ -13,10 +13,10 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/checkpoint.h"
-#include "engine/checkpoint_io.h"
-#include "engine/checkpoint_writer.h"
+#include "engine/io/checkpoint_io.h"
+#include "engine/io/checkpoint_writer.h"
 #include "core/error.h"
-#include "engine/safetensors.h"
+#include "engine/io/safetensors.h"
 #include "core/sha256.h"
 
 namespace fs = std::filesystem;

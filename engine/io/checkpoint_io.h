@@ -1,7 +1,8 @@
 #pragma once
-// Plumbing shared by the checkpoint loaders and writers (not used outside engine/load_*, save_*): typed access to
-// JSON config keys with errors naming the file and key, a name -> tensor lookup over one or more safetensors
-// files, row stacking, RoPE row-order conversion between formats, and finding the tokenizer beside the weights.
+// Plumbing shared by the checkpoint loaders and writers (and add_supra_feature_maps, which re-pairs RoPE rows):
+// typed access to JSON config keys with errors naming the file and key, a name -> tensor lookup over one or more
+// safetensors files, row stacking, RoPE row-order conversion between formats, and finding the tokenizer beside
+// the weights.
 #include <map>
 #include <memory>
 #include <optional>
@@ -11,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/checkpoint.h"
-#include "engine/safetensors.h"
+#include "engine/io/safetensors.h"
 
 namespace supra {
 

@@ -1,8 +1,8 @@
 // Writes a softmax Checkpoint as a HF Llama/Mistral folder, readable by load_hf (and by transformers).
 #include <filesystem>
 
-#include "engine/checkpoint_io.h"
-#include "engine/checkpoint_writer.h"
+#include "engine/io/checkpoint_io.h"
+#include "engine/io/checkpoint_writer.h"
 #include "core/error.h"
 
 namespace fs = std::filesystem;

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "engine/checkpoint.h"
-#include "engine/checkpoint_io.h"
+#include "engine/io/checkpoint_io.h"
 #include "core/error.h"
 #include "core/mapped_file.h"
 

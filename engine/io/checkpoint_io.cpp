@@ -1,4 +1,4 @@
-#include "engine/checkpoint_io.h"
+#include "engine/io/checkpoint_io.h"
 
 #include <algorithm>
 #include <cerrno>

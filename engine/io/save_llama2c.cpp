@@ -5,8 +5,8 @@
 #include <cstring>
 #include <memory>
 
-#include "engine/checkpoint_io.h"
-#include "engine/checkpoint_writer.h"
+#include "engine/io/checkpoint_io.h"
+#include "engine/io/checkpoint_writer.h"
 #include "core/error.h"
 
 namespace supra {

@@ -1,8 +1,8 @@
 // Writes a Checkpoint as an open_lm folder (the layout of the released SUPRA models), readable by load_open_lm.
 #include <filesystem>
 
-#include "engine/checkpoint_io.h"
-#include "engine/checkpoint_writer.h"
+#include "engine/io/checkpoint_io.h"
+#include "engine/io/checkpoint_writer.h"
 #include "core/error.h"
 
 namespace fs = std::filesystem;

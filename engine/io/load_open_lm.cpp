@@ -6,7 +6,7 @@
 #include <set>
 
 #include "engine/checkpoint.h"
-#include "engine/checkpoint_io.h"
+#include "engine/io/checkpoint_io.h"
 #include "core/error.h"
 
 namespace fs = std::filesystem;

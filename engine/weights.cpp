@@ -45,16 +45,19 @@ Weight make_weight(const ModelConfig& c, int spec, int layer) {
   return w;
 }
 
-std::optional<Weight> find_weight(const ModelConfig& c, std::string_view name, int layer) {
-  for (int r = 0; r < kWeightCount; r++) {
-    const WeightSpec<Tensor>& s = kWeightTable<Tensor>[r];
-    if (name != s.name) continue;
-    if ((s.layer != nullptr) != (layer >= 0))
-      fail("weight table: '{}' is a {} weight", name, s.layer ? "per-layer" : "model-level");
-    if (!config_has(c, s.needs)) return std::nullopt;
-    return make_weight(c, r, layer);
-  }
+int weight_row(std::string_view name) {
+  for (int r = 0; r < kWeightCount; r++)
+    if (name == kWeightTable<Tensor>[r].name) return r;
   fail("weight table: no weight called '{}'", name);
+}
+
+std::optional<Weight> find_weight(const ModelConfig& c, std::string_view name, int layer) {
+  const int r = weight_row(name);
+  const WeightSpec<Tensor>& s = kWeightTable<Tensor>[r];
+  if ((s.layer != nullptr) != (layer >= 0))
+    fail("weight table: '{}' is a {} weight", name, s.layer ? "per-layer" : "model-level");
+  if (!config_has(c, s.needs)) return std::nullopt;
+  return make_weight(c, r, layer);
 }
 
 size_t matrix_bytes(const ModelConfig& c, const ModelWeights& w, std::optional<DType> as) {

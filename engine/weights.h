@@ -80,7 +80,7 @@ struct WeightSpec {
 // then the rest. The trainer's flat buffer and every saved training state follow this order.
 template <class T>
 inline constexpr WeightSpec<T> kWeightTable[] = {
-    // name            model-level                   per-layer                 shape          decay  needs    init  stream
+    // name, model-level field, per-layer field, shape, decay, needs, init, stream
     {"tok_embeddings", &ModelOf<T>::tok_embeddings, nullptr, Dim::V, Dim::D, true, Needs::Always, Init::Normal, 0},
     {"attn_norm", nullptr, &LayerOf<T>::attn_norm, Dim::D, Dim::None, false, Needs::Always, Init::Ones, 0},
     {"wq", nullptr, &LayerOf<T>::wq, Dim::Q, Dim::D, true, Needs::Always, Init::Normal, 1},
@@ -125,8 +125,11 @@ struct Weight {
 bool config_has(const ModelConfig& c, Needs needs);
 // Row `spec` of the table for `layer` (-1 for a model-level weight) of a model with config c.
 Weight make_weight(const ModelConfig& c, int spec, int layer);
-// The weight called `name` (a canonical table name, without the layers.{i}. prefix) in `layer`; nothing when the
-// config has no such weight (a SUPRA weight of a softmax model). An unknown name is an error.
+// The row of the weight called `name` (a table name, without the layers.{i}. prefix); an unknown name is an error.
+int weight_row(std::string_view name);
+inline bool is_layer_weight(std::string_view name) { return kWeightTable<Tensor>[weight_row(name)].layer != nullptr; }
+// Weight `name` of `layer` (-1 for a model-level one); nothing when the config has no such weight (a SUPRA weight
+// of a softmax model, output when tied).
 std::optional<Weight> find_weight(const ModelConfig& c, std::string_view name, int layer);
 
 // Walks rows [0, n) of a table in model order: rows before the per-layer block once, the block (the rows for

@@ -132,15 +132,11 @@ void Model::attention_block(int layer, std::span<const SeqInput> batch, const Te
     const SoftmaxAttnParams p{H, Hkv, d, cfg_.sliding_window};
     int64_t r = 0;
     for (const SeqInput& s : batch) {
-      const int64_t n = int64_t(s.tokens.size()), past = s.state->n_past();
-      auto& cache = static_cast<KVCache&>(*s.state);
-      cache.reserve(past + n);
-      Tensor kd = cache.k(layer).slice_rows(past, past + n), vd = cache.v(layer).slice_rows(past, past + n);
-      backend_.copy(k.slice_rows(r, r + n), kd);
-      backend_.copy(v.slice_rows(r, r + n), vd);
+      const int64_t n = int64_t(s.tokens.size());
+      KVCache& cache = s.state->kv_cache();
+      const KVCache::LayerView kv = cache.append(layer, k.slice_rows(r, r + n), v.slice_rows(r, r + n));
       Tensor o = out.slice_rows(r, r + n);
-      backend_.attention(q.slice_rows(r, r + n), cache.k(layer).slice_rows(0, past + n),
-                         cache.v(layer).slice_rows(0, past + n), past, p, o);
+      backend_.attention(q.slice_rows(r, r + n), kv.k, kv.v, s.state->n_past(), p, o);
       r += n;
     }
     return;
@@ -171,10 +167,9 @@ void Model::attention_block(int layer, std::span<const SeqInput> batch, const Te
     const int64_t n = int64_t(s.tokens.size());
     SupraAttnParams p{H, d, cfg_.decay_slopes.data(), opts_.form, opts_.chunk};
     if (n == 1) p.form = SupraForm::Recurrent;  // one token: the recurrence is the same math, cheapest
-    auto& st = static_cast<SupraState&>(*s.state);
     Tensor o = out.slice_rows(r, r + n);
     backend_.supra_attention(qf.slice_rows(r, r + n), krep.slice_rows(r, r + n), vrep.slice_rows(r, r + n),
-                             st.s(layer), p, o);
+                             s.state->supra_state().layer(layer), p, o);
     r += n;
   }
   backend_.groupnorm(out, d, cfg_.groupnorm_eps);

@@ -30,10 +30,10 @@ bool config_has(const ModelConfig& c, Needs needs) {
   return false;
 }
 
-Weight make_weight(const ModelConfig& c, int spec, int layer) {
-  const WeightSpec<Tensor>& s = kWeightTable<Tensor>[spec];
+Weight make_weight(const ModelConfig& c, int row, int layer) {
+  const WeightSpec<Tensor>& s = kWeightTable<Tensor>[row];
   Weight w;
-  w.spec = spec;
+  w.row = row;
   w.layer = layer;
   w.name = layer < 0 ? s.name : "layers." + std::to_string(layer) + "." + s.name;
   w.shape = {size_of(c, s.rows)};

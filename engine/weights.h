@@ -102,7 +102,7 @@ inline constexpr int kWeightCount = int(std::size(kWeightTable<Tensor>));
 
 // One weight of one model: a row of the table resolved against a config (and a layer).
 struct Weight {
-  int spec = 0;    // row of kWeightTable
+  int row = 0;     // row of kWeightTable
   int layer = -1;  // -1: a model-level weight
   std::string name;  // tok_embeddings, layers.3.wq, ...
   std::vector<int64_t> shape;
@@ -117,17 +117,19 @@ struct Weight {
   template <class W>
   auto& in(W& w) const {
     using T = typename std::remove_const_t<W>::value_type;
-    const WeightSpec<T>& s = kWeightTable<T>[spec];
+    const WeightSpec<T>& s = kWeightTable<T>[row];
     return layer < 0 ? w.*(s.model) : w.layers.at(size_t(layer)).*(s.layer);
   }
 };
 
 bool config_has(const ModelConfig& c, Needs needs);
-// Row `spec` of the table for `layer` (-1 for a model-level weight) of a model with config c.
-Weight make_weight(const ModelConfig& c, int spec, int layer);
+// Row `row` of the table for `layer` (-1 for a model-level weight) of a model with config c.
+Weight make_weight(const ModelConfig& c, int row, int layer);
 // The row of the weight called `name` (a table name, without the layers.{i}. prefix); an unknown name is an error.
 int weight_row(std::string_view name);
-inline bool is_layer_weight(std::string_view name) { return kWeightTable<Tensor>[weight_row(name)].layer != nullptr; }
+inline bool is_layer_weight(std::string_view name) {
+  return kWeightTable<Tensor>[weight_row(name)].layer != nullptr;
+}
 // Weight `name` of `layer` (-1 for a model-level one); nothing when the config has no such weight (a SUPRA weight
 // of a softmax model, output when tied).
 std::optional<Weight> find_weight(const ModelConfig& c, std::string_view name, int layer);

@@ -108,7 +108,8 @@ double TrainableModel<T>::step(const int32_t* tokens, int B, int L, bool backwar
     const int D = cfg_.dim, V = cfg_.vocab_size;
     std::vector<T> dxnf(size_t(N) * D, T(0)), dx(size_t(N) * D, T(0));
     linear_backward(dlogits.data(), a.xnf.data(), N, D, P(off_.output), V, dxnf.data(), G(off_.output), (T*)nullptr);
-    rmsnorm_backward(dxnf.data(), a.x_last.data(), P(off_.final_norm), a.rstdf.data(), N, D, dx.data(), G(off_.final_norm));
+    rmsnorm_backward(dxnf.data(), a.x_last.data(), P(off_.final_norm), a.rstdf.data(), N, D, dx.data(),
+                     G(off_.final_norm));
     a.x_last.swap(dx);  // hand dx to backward() through the (no longer needed) x_last buffer
     this->backward(tokens, B, L);
   }

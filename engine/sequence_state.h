@@ -67,7 +67,7 @@ class SupraState final : public SequenceState {
  public:
   SupraState(Backend& backend, int n_layers, int n_heads, int head_dim);
   // Layer `layer`'s state S [H, d, d], read and updated in place by the SUPRA attention.
-  Tensor& layer(int layer) { return s_.at(size_t(layer)); }
+  Tensor& layer(int i) { return s_.at(size_t(i)); }
   std::unique_ptr<SequenceState> fork() const override;
   size_t bytes() const override;
   AttentionMode mode() const override { return AttentionMode::Supra; }

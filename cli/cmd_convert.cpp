@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "engine/checkpoint.h"
-#include "engine/checkpoint_writer.h"
+#include "engine/io/checkpoint_writer.h"
 #include "core/error.h"
 #include "cli/commands.h"
 

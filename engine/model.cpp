@@ -19,38 +19,16 @@ struct Model::Workspace {
 Model::Model(const Checkpoint& ckpt, Backend& backend, ModelOptions opts)
     : cfg_(ckpt.config), backend_(backend), opts_(opts), ws_(std::make_unique<Workspace>()) {
   cfg_.validate(ckpt.path);
-  auto up = [&](const Tensor& t) { return t.empty() ? Tensor{} : backend_.upload_weight(t); };
-  const ModelWeights& h = ckpt.weights;
-  w_.tok_embeddings = up(h.tok_embeddings);
-  w_.final_norm = up(h.final_norm);
-  w_.output = h.output.data == h.tok_embeddings.data ? w_.tok_embeddings : up(h.output);
-  for (const LayerWeights& l : h.layers) {
-    LayerWeights d;
-    d.attn_norm = up(l.attn_norm);
-    d.wq = up(l.wq);
-    d.wk = up(l.wk);
-    d.wv = up(l.wv);
-    d.wo = up(l.wo);
-    d.ffn_norm = up(l.ffn_norm);
-    d.w_gate = up(l.w_gate);
-    d.w_up = up(l.w_up);
-    d.w_down = up(l.w_down);
-    if (cfg_.attention == AttentionMode::Supra) {
-      if (l.phi_q_w.empty() || l.phi_q_b.empty())
-        fail("{}: SUPRA mode needs the feature-map weights (Aq, bq) in every layer", ckpt.path);
-      d.phi_q_w = up(l.phi_q_w);
-      d.phi_q_b = up(l.phi_q_b);
-      if (cfg_.separate_kv_feature_map) {
-        if (l.phi_k_w.empty() || l.phi_k_b.empty())
-          fail("{}: SUPRA with H != Hkv needs the k feature-map weights (Ak, bk) in every layer", ckpt.path);
-        d.phi_k_w = up(l.phi_k_w);
-        d.phi_k_b = up(l.phi_k_b);
-      }
-    }
-    w_.layers.push_back(std::move(d));
-  }
-  if (int(w_.layers.size()) != cfg_.n_layers)
-    fail("{}: config says {} layers, weights have {}", ckpt.path, cfg_.n_layers, w_.layers.size());
+  if (int(ckpt.weights.layers.size()) != cfg_.n_layers)
+    fail("{}: config says {} layers, weights have {}", ckpt.path, cfg_.n_layers, ckpt.weights.layers.size());
+  w_.layers.resize(size_t(cfg_.n_layers));
+  for_each_weight(cfg_, [&](const Weight& wt) {
+    const Tensor& host = wt.in(ckpt.weights);
+    if (host.empty())
+      fail("{}: a {} model needs weight '{}', the checkpoint has none", ckpt.path, mode_name(cfg_.attention), wt.name);
+    wt.in(w_) = backend_.upload_weight(host);
+  });
+  if (cfg_.tie_embeddings) w_.output = w_.tok_embeddings;
 }
 
 Model::~Model() = default;
@@ -154,15 +132,11 @@ void Model::attention_block(int layer, std::span<const SeqInput> batch, const Te
     const SoftmaxAttnParams p{H, Hkv, d, cfg_.sliding_window};
     int64_t r = 0;
     for (const SeqInput& s : batch) {
-      const int64_t n = int64_t(s.tokens.size()), past = s.state->n_past();
-      auto& cache = static_cast<KVCache&>(*s.state);
-      cache.reserve(past + n);
-      Tensor kd = cache.k(layer).slice_rows(past, past + n), vd = cache.v(layer).slice_rows(past, past + n);
-      backend_.copy(k.slice_rows(r, r + n), kd);
-      backend_.copy(v.slice_rows(r, r + n), vd);
+      const int64_t n = int64_t(s.tokens.size());
+      KVCache& cache = s.state->kv_cache();
+      const KVCache::LayerView kv = cache.append(layer, k.slice_rows(r, r + n), v.slice_rows(r, r + n));
       Tensor o = out.slice_rows(r, r + n);
-      backend_.attention(q.slice_rows(r, r + n), cache.k(layer).slice_rows(0, past + n),
-                         cache.v(layer).slice_rows(0, past + n), past, p, o);
+      backend_.attention(q.slice_rows(r, r + n), kv.k, kv.v, s.state->n_past(), p, o);
       r += n;
     }
     return;
@@ -193,10 +167,9 @@ void Model::attention_block(int layer, std::span<const SeqInput> batch, const Te
     const int64_t n = int64_t(s.tokens.size());
     SupraAttnParams p{H, d, cfg_.decay_slopes.data(), opts_.form, opts_.chunk};
     if (n == 1) p.form = SupraForm::Recurrent;  // one token: the recurrence is the same math, cheapest
-    auto& st = static_cast<SupraState&>(*s.state);
     Tensor o = out.slice_rows(r, r + n);
     backend_.supra_attention(qf.slice_rows(r, r + n), krep.slice_rows(r, r + n), vrep.slice_rows(r, r + n),
-                             st.s(layer), p, o);
+                             s.state->supra_state().layer(layer), p, o);
     r += n;
   }
   backend_.groupnorm(out, d, cfg_.groupnorm_eps);

@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "engine/checkpoint.h"
-#include "engine/checkpoint_io.h"
+#include "engine/io/checkpoint_io.h"
 #include "core/error.h"
 #include "core/splitmix64.h"
 #include "core/sha256.h"
@@ -63,19 +63,23 @@ Tensor fill(DType dtype, std::vector<int64_t> shape, uint64_t seed, uint64_t str
   return t;
 }
 
-// torch.nn.Linear's default init: weight (kaiming_uniform, a=sqrt(5)) and bias both U(-1/sqrt(fan_in), +).
-void feature_maps(LayerWeights& L, const ModelConfig& c, DType dtype, uint64_t seed, uint64_t stream) {
-  const int64_t Q = c.q_dim(), KV = c.kv_dim();
-  const float bq = float(1.0 / std::sqrt(double(Q))), bk = float(1.0 / std::sqrt(double(KV)));
-  L.phi_q_w = fill(dtype, {Q, Q}, seed, stream + 0, Dist::Uniform, bq);
-  L.phi_q_b = fill(dtype, {Q}, seed, stream + 1, Dist::Uniform, bq);
-  if (c.separate_kv_feature_map) {
-    L.phi_k_w = fill(dtype, {KV, KV}, seed, stream + 2, Dist::Uniform, bk);
-    L.phi_k_b = fill(dtype, {KV}, seed, stream + 3, Dist::Uniform, bk);
-  }
-}
-
 constexpr uint64_t kSupraStreams = 1ull << 40;  // feature-map streams never collide with base-weight streams
+
+// Weight `wt` of a model seeded with `seed`. Streams: model-level weights their own (0-2); layer i's base weights
+// 16 + 16 i + k; its feature-map weights kSupraStreams + 4 i + k (so adding feature maps to a model leaves its
+// other weights as they were).
+Tensor random_weight(const Weight& wt, DType dtype, uint64_t seed) {
+  uint64_t stream = uint64_t(wt.stream);
+  if (wt.layer >= 0) stream += wt.supra_only() ? kSupraStreams + uint64_t(wt.layer) * 4 : 16 + uint64_t(wt.layer) * 16;
+  switch (wt.init) {
+    case Init::Normal: return fill(dtype, wt.shape, seed, stream, Dist::Normalish, 0.02f);  // Llama-style init std
+    case Init::Ones: return fill(dtype, wt.shape, seed, stream, Dist::Ones, 1);
+    case Init::FanIn: break;
+  }
+  // torch.nn.Linear's default init: weight (kaiming_uniform, a=sqrt(5)) and bias both U(-1/sqrt(fan_in), +).
+  const float bound = float(1.0 / std::sqrt(double(wt.shape.back())));
+  return fill(dtype, wt.shape, seed, stream, Dist::Uniform, bound);
+}
 
 }  // namespace
 
@@ -89,27 +93,10 @@ Checkpoint random_checkpoint(const ModelConfig& config, DType dtype, uint64_t se
   c.validate("random_checkpoint");
   ck.path = fmt::format("random:seed={}", seed);
 
-  const int64_t D = c.dim, F = c.hidden_dim, V = c.vocab_size, Q = c.q_dim(), KV = c.kv_dim();
-  const float sigma = 0.02f;  // the usual init std of Llama-style models
   ModelWeights& w = ck.weights;
-  w.tok_embeddings = fill(dtype, {V, D}, seed, 0, Dist::Normalish, sigma);
-  w.output = c.tie_embeddings ? w.tok_embeddings : fill(dtype, {V, D}, seed, 1, Dist::Normalish, sigma);
-  w.final_norm = fill(dtype, {D}, seed, 2, Dist::Ones, 1);
-  w.layers.resize(c.n_layers);
-  for (int i = 0; i < c.n_layers; i++) {
-    LayerWeights& L = w.layers[i];
-    const uint64_t s = 16 + uint64_t(i) * 16;
-    L.attn_norm = fill(dtype, {D}, seed, s + 0, Dist::Ones, 1);
-    L.wq = fill(dtype, {Q, D}, seed, s + 1, Dist::Normalish, sigma);
-    L.wk = fill(dtype, {KV, D}, seed, s + 2, Dist::Normalish, sigma);
-    L.wv = fill(dtype, {KV, D}, seed, s + 3, Dist::Normalish, sigma);
-    L.wo = fill(dtype, {D, Q}, seed, s + 4, Dist::Normalish, sigma);
-    L.ffn_norm = fill(dtype, {D}, seed, s + 5, Dist::Ones, 1);
-    L.w_gate = fill(dtype, {F, D}, seed, s + 6, Dist::Normalish, sigma);
-    L.w_up = fill(dtype, {F, D}, seed, s + 7, Dist::Normalish, sigma);
-    L.w_down = fill(dtype, {D, F}, seed, s + 8, Dist::Normalish, sigma);
-    if (c.attention == AttentionMode::Supra) feature_maps(L, c, dtype, seed, kSupraStreams + uint64_t(i) * 4);
-  }
+  w.layers.resize(size_t(c.n_layers));
+  for_each_weight(c, [&](const Weight& wt) { wt.in(w) = random_weight(wt, dtype, seed); });
+  if (c.tie_embeddings) w.output = w.tok_embeddings;
   // No files to hash: the fingerprint is the recipe.
   ck.fingerprint = sha256_hex(fmt::format("random:{}:seed={}", c.to_json().dump(), seed));
   return ck;
@@ -131,8 +118,9 @@ void add_supra_feature_maps(Checkpoint& ckpt, uint64_t seed, DecaySlopes slopes)
   c.separate_kv_feature_map = c.n_heads != c.n_kv_heads;
   c.decay_kind = slopes;
   c.decay_slopes = slopes == DecaySlopes::RetNet ? retnet_slopes(c.n_heads) : alibi_slopes(c.n_heads);
-  for (int i = 0; i < c.n_layers; i++)
-    feature_maps(out.weights.layers[i], c, c.weight_dtype, seed, kSupraStreams + uint64_t(i) * 4);
+  for_each_weight(c, [&](const Weight& wt) {
+    if (wt.supra_only()) wt.in(out.weights) = random_weight(wt, c.weight_dtype, seed);
+  });
   c.validate(ckpt.path);
   out.fingerprint = sha256_hex(fmt::format("supra:{}:seed={}:slopes={}", base, seed,
                                            slopes == DecaySlopes::RetNet ? "retnet" : "alibi"));

@@ -2,15 +2,29 @@
 
 #include <algorithm>
 
+#include "core/error.h"
+
 namespace supra {
+
+KVCache& SequenceState::kv_cache() {
+  if (mode() != AttentionMode::Softmax)
+    fail("sequence state: a softmax model was given a {} state (a state made by another model?)", mode_name(mode()));
+  return static_cast<KVCache&>(*this);
+}
+
+SupraState& SequenceState::supra_state() {
+  if (mode() != AttentionMode::Supra)
+    fail("sequence state: a SUPRA model was given a {} state (a state made by another model?)", mode_name(mode()));
+  return static_cast<SupraState&>(*this);
+}
 
 KVCache::KVCache(Backend& backend, int n_layers, int kv_dim)
     : backend_(backend), kv_dim_(kv_dim), k_(size_t(n_layers)), v_(size_t(n_layers)) {}
 
 void KVCache::reserve(int64_t rows) {
   if (rows <= capacity_) return;
-  // Grow by a quarter (amortised O(1) copies) rather than doubling: a fork of a 32k-token cache that starts
-  // decoding should not reserve 64k rows.
+  // At least a quarter more (and whole blocks of 256 rows): a fork of a 32k-token cache that starts decoding
+  // should not reserve 64k rows.
   const int64_t cap = std::max<int64_t>((rows + 255) / 256 * 256, capacity_ + capacity_ / 4);
   for (auto* list : {&k_, &v_})
     for (auto& t : *list) {
@@ -22,6 +36,21 @@ void KVCache::reserve(int64_t rows) {
       t = std::move(grown);
     }
   capacity_ = cap;
+}
+
+KVCache::LayerView KVCache::append(int layer, const Tensor& k, const Tensor& v) {
+  const int64_t n = k.rows();
+  if (layer < 0 || layer >= int(k_.size())) fail("KV cache: layer {} of a cache of {} layers", layer, k_.size());
+  if (k.row_size() != kv_dim_ || v.row_size() != kv_dim_ || v.rows() != n)
+    fail("KV cache: appending keys {} and values {} to a cache of rows of {} values", k.shape_str(), v.shape_str(),
+         kv_dim_);
+  reserve(n_past_ + n);
+  Tensor& ks = k_[size_t(layer)];
+  Tensor& vs = v_[size_t(layer)];
+  Tensor kd = ks.slice_rows(n_past_, n_past_ + n), vd = vs.slice_rows(n_past_, n_past_ + n);
+  backend_.copy(k, kd);
+  backend_.copy(v, vd);
+  return {ks.slice_rows(0, n_past_ + n), vs.slice_rows(0, n_past_ + n)};
 }
 
 std::unique_ptr<SequenceState> KVCache::fork() const {

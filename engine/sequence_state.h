@@ -1,7 +1,8 @@
 #pragma once
 // Per-sequence memory, one interface for both attention modes (llama.cpp's idea of a memory shared by the KV cache
 // and the recurrent state): the model appends to it, callers snapshot it with fork() so a shared context is
-// computed once and every continuation goes on from a copy.
+// computed once and every continuation goes on from a copy. The model reaches the concrete state through the
+// checked kv_cache() / supra_state(), which fail (instead of undefined behaviour) on a state of the other mode.
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -9,6 +10,9 @@
 #include "engine/backend.h"
 
 namespace supra {
+
+class KVCache;
+class SupraState;
 
 class SequenceState {
  public:
@@ -19,6 +23,12 @@ class SequenceState {
   virtual std::unique_ptr<SequenceState> fork() const = 0;
   // Bytes of device memory this state holds.
   virtual size_t bytes() const = 0;
+  // The attention mode this state serves.
+  virtual AttentionMode mode() const = 0;
+  // This state as the memory of the given mode; an error naming both modes when it is the other kind (a state
+  // made by another model).
+  KVCache& kv_cache();
+  SupraState& supra_state();
 
  protected:
   int64_t n_past_ = 0;
@@ -27,15 +37,25 @@ class SequenceState {
 // Softmax mode: per layer K and V rows [capacity, Hkv*d], fp32. Rows [0, n_past) are valid.
 class KVCache final : public SequenceState {
  public:
+  // Rows [0, n_past + n) of one layer's keys and values: the cache so far and the n rows just appended.
+  struct LayerView {
+    Tensor k, v;  // [n_past + n, Hkv*d]
+  };
+
   KVCache(Backend& backend, int n_layers, int kv_dim);
-  // Makes room for `rows` rows in every layer (amortised doubling; the valid rows are kept).
-  void reserve(int64_t rows);
-  Tensor& k(int layer) { return k_[layer]; }
-  Tensor& v(int layer) { return v_[layer]; }
+  // Writes the keys and values k, v [n, Hkv*d] of n new tokens of `layer` at rows [n_past, n_past + n), growing
+  // the cache first when needed, and returns the layer's view. One forward appends the same n rows to every
+  // layer before advance(n); only its first append grows.
+  LayerView append(int layer, const Tensor& k, const Tensor& v);
   std::unique_ptr<SequenceState> fork() const override;
   size_t bytes() const override;
+  AttentionMode mode() const override { return AttentionMode::Softmax; }
 
  private:
+  // Makes room for `rows` rows in every layer, keeping the valid ones. Grows by at least a quarter (amortised
+  // O(1) copies) rather than doubling, so a fork of a long context that starts decoding stays near its size.
+  void reserve(int64_t rows);
+
   Backend& backend_;
   int kv_dim_;
   int64_t capacity_ = 0;
@@ -46,9 +66,11 @@ class KVCache final : public SequenceState {
 class SupraState final : public SequenceState {
  public:
   SupraState(Backend& backend, int n_layers, int n_heads, int head_dim);
-  Tensor& s(int layer) { return s_[layer]; }
+  // Layer `layer`'s state S [H, d, d], read and updated in place by the SUPRA attention.
+  Tensor& layer(int i) { return s_.at(size_t(i)); }
   std::unique_ptr<SequenceState> fork() const override;
   size_t bytes() const override;
+  AttentionMode mode() const override { return AttentionMode::Supra; }
 
  private:
   Backend& backend_;

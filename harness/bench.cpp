@@ -88,16 +88,7 @@ double token_flops(const ModelConfig& c, double past) {
 
 // Bytes of the matrices a decode step streams, in the dtype the backend keeps them (`device_dtype` for the GPU).
 size_t weight_bytes(const Checkpoint& ck, std::optional<DType> device_dtype = std::nullopt) {
-  size_t b = 0;
-  auto add = [&](const Tensor& t) {
-    if (!t.empty()) b += device_dtype ? size_t(t.numel()) * dtype_size(*device_dtype) : t.nbytes();
-  };
-  add(ck.weights.tok_embeddings);
-  for (auto& l : ck.weights.layers) {
-    for (const Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down, &l.phi_q_w, &l.phi_k_w}) add(*t);
-  }
-  if (ck.weights.output.data != ck.weights.tok_embeddings.data) add(ck.weights.output);
-  return b;
+  return matrix_bytes(ck.config, ck.weights, device_dtype);
 }
 
 double device_peak_mib(Backend& be) {
@@ -122,11 +113,12 @@ double device_free_bytes(Backend& be) {
 }
 
 // Bytes a softmax decode of `batch` forks needs on the device: each fork is reserved at round256(ctx) rows and
-// doubles when the decode passes it (KVCache::reserve), old and new copies alive together for a moment.
+// grows by at least a quarter when the decode passes it (KVCache's growth rule), old and new copies alive together
+// for a moment.
 double softmax_decode_bytes(const ModelConfig& c, int64_t ctx, int steps, int batch) {
   auto round256 = [](int64_t r) { return (r + 255) / 256 * 256; };
   const int64_t cap0 = round256(std::max<int64_t>(ctx, 1));
-  const int64_t cap1 = ctx + steps > cap0 ? std::max(round256(ctx + steps), 2 * cap0) : 0;
+  const int64_t cap1 = ctx + steps > cap0 ? std::max(round256(ctx + steps), cap0 + cap0 / 4) : 0;
   const double row = 2.0 * c.n_layers * c.kv_dim() * sizeof(float);
   return double(batch) * double(cap0 + cap1) * row;
 }

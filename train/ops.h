@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "engine/model_config.h"
+#include "engine/rope.h"
 
 namespace supra::train {
 
@@ -99,13 +100,12 @@ void rmsnorm_backward(const T* dy, const T* x, const T* w, const T* rstd, int64_
 
 // ---- RoPE ----
 // In place on x[n, heads*d] at positions pos[n]; `inverse` rotates by the negative angle, which is the backward
-// (a rotation's transpose is its inverse). Angles are computed in fp32 exactly as the engine does (cpu_ops rope),
-// so the trained model and the engine agree whatever T is.
+// (a rotation's transpose is its inverse). Angles are computed in fp32 from the engine's own frequencies
+// (engine/rope.h) exactly as its CPU backend does, so the trained model and the engine agree whatever T is.
 template <class T>
 void rope_apply(T* x, const int32_t* pos, int64_t n, int heads, int d, float theta, RopePairing pairing, bool inverse) {
   const int half = d / 2;
-  std::vector<float> inv_freq(half);
-  for (int i = 0; i < half; i++) inv_freq[i] = 1.f / std::pow(theta, float(2 * i) / float(d));
+  const std::vector<float> inv_freq = rope_inv_freq(theta, d);
 #pragma omp parallel for schedule(static) if (n * heads * d > 65536)
   for (int64_t t = 0; t < n; t++) {
     std::vector<T> c(half), s(half);

@@ -37,52 +37,29 @@ TrainableModel<T>::TrainableModel(const Checkpoint& ckpt, int chunk) : cfg_(ckpt
   cfg_.validate(ckpt.path);
   if (cfg_.sliding_window) fail("{}: training with a sliding window is not supported", ckpt.path);
   if (chunk <= 0) fail("SUPRA chunk must be positive, got {}", chunk);
-  const bool supra = cfg_.attention == AttentionMode::Supra;
-  const int64_t D = cfg_.dim, F = cfg_.hidden_dim, V = cfg_.vocab_size, Q = cfg_.q_dim(), KV = cfg_.kv_dim();
+  if (int(ckpt.weights.layers.size()) != cfg_.n_layers)
+    fail("{}: config says {} layers, weights have {}", ckpt.path, cfg_.n_layers, ckpt.weights.layers.size());
+  // Registers every parameter (in the engine's weight order) and remembers where to copy its values from.
   size_t total = 0;
-  // Registers a parameter and copies its values from the checkpoint tensor (any float dtype).
   std::vector<std::pair<size_t, Tensor>> sources;
-  auto add = [&](const std::string& name, std::vector<int64_t> shape, bool decay, const Tensor& src) {
-    ParamInfo p{name, total, std::move(shape), decay};
+  off_.layers.resize(size_t(cfg_.n_layers));
+  for_each_weight(cfg_, [&](const Weight& wt) {
+    const Tensor& src = wt.in(ckpt.weights);
+    ParamInfo p{wt.name, total, wt.shape, wt.decay};
     if (src.empty() || src.numel() != int64_t(p.numel()))
-      fail("{}: weight {} missing or of the wrong size (expected {} values, got {})", ckpt.path, name, p.numel(),
+      fail("{}: weight {} missing or of the wrong size (expected {} values, got {})", ckpt.path, wt.name, p.numel(),
            src.empty() ? 0 : src.numel());
     total += p.numel();
     sources.emplace_back(p.offset, src);
+    wt.in(off_) = p.offset;
     info_.push_back(std::move(p));
-    return info_.back().offset;
-  };
-  const ModelWeights& w = ckpt.weights;
-  tok_ = add("tok_embeddings", {V, D}, true, w.tok_embeddings);
-  layers_.resize(size_t(cfg_.n_layers));
-  for (int i = 0; i < cfg_.n_layers; i++) {
-    const LayerWeights& s = w.layers.at(size_t(i));
-    LayerOff& o = layers_[size_t(i)];
-    const std::string p = "layers." + std::to_string(i) + ".";
-    o.attn_norm = add(p + "attn_norm", {D}, false, s.attn_norm);
-    o.wq = add(p + "wq", {Q, D}, true, s.wq);
-    o.wk = add(p + "wk", {KV, D}, true, s.wk);
-    o.wv = add(p + "wv", {KV, D}, true, s.wv);
-    o.wo = add(p + "wo", {D, Q}, true, s.wo);
-    o.ffn_norm = add(p + "ffn_norm", {D}, false, s.ffn_norm);
-    o.w_gate = add(p + "w_gate", {F, D}, true, s.w_gate);
-    o.w_up = add(p + "w_up", {F, D}, true, s.w_up);
-    o.w_down = add(p + "w_down", {D, F}, true, s.w_down);
-    o.phi_q_w = o.phi_q_b = o.phi_k_w = o.phi_k_b = 0;
-    if (supra) {
-      o.phi_q_w = add(p + "phi_q_w", {Q, Q}, true, s.phi_q_w);
-      o.phi_q_b = add(p + "phi_q_b", {Q}, false, s.phi_q_b);
-      if (cfg_.separate_kv_feature_map) {
-        o.phi_k_w = add(p + "phi_k_w", {KV, KV}, true, s.phi_k_w);
-        o.phi_k_b = add(p + "phi_k_b", {KV}, false, s.phi_k_b);
-      } else {  // H == Hkv: k uses Aq, bq (SUPRA.md section 2)
-        o.phi_k_w = o.phi_q_w;
-        o.phi_k_b = o.phi_q_b;
-      }
+  });
+  if (cfg_.tie_embeddings) off_.output = off_.tok_embeddings;
+  if (!cfg_.separate_kv_feature_map)  // H == Hkv: k uses Aq, bq (SUPRA.md section 2)
+    for (LayerOf<size_t>& o : off_.layers) {
+      o.phi_k_w = o.phi_q_w;
+      o.phi_k_b = o.phi_q_b;
     }
-  }
-  final_norm_ = add("final_norm", {D}, false, w.final_norm);
-  output_ = cfg_.tie_embeddings ? tok_ : add("output", {V, D}, true, w.output);
   params_.assign(total, T(0));
   grads_.assign(total, T(0));
   std::vector<float> buf;
@@ -130,8 +107,9 @@ double TrainableModel<T>::step(const int32_t* tokens, int B, int L, bool backwar
     // The final projection and norm first, then the layers (dlogits would otherwise have to live in Acts).
     const int D = cfg_.dim, V = cfg_.vocab_size;
     std::vector<T> dxnf(size_t(N) * D, T(0)), dx(size_t(N) * D, T(0));
-    linear_backward(dlogits.data(), a.xnf.data(), N, D, P(output_), V, dxnf.data(), G(output_), (T*)nullptr);
-    rmsnorm_backward(dxnf.data(), a.x_last.data(), P(final_norm_), a.rstdf.data(), N, D, dx.data(), G(final_norm_));
+    linear_backward(dlogits.data(), a.xnf.data(), N, D, P(off_.output), V, dxnf.data(), G(off_.output), (T*)nullptr);
+    rmsnorm_backward(dxnf.data(), a.x_last.data(), P(off_.final_norm), a.rstdf.data(), N, D, dx.data(),
+                     G(off_.final_norm));
     a.x_last.swap(dx);  // hand dx to backward() through the (no longer needed) x_last buffer
     this->backward(tokens, B, L);
   }
@@ -157,9 +135,9 @@ void TrainableModel<T>::forward(const int32_t* tokens, int B, int L) {
       ids[size_t(b) * L + t] = tokens[int64_t(b) * (L + 1) + t];
     }
   std::vector<T> x(size_t(N) * D), tmp(size_t(N) * D);
-  embedding_forward(ids.data(), N, P(tok_), D, x.data());
+  embedding_forward(ids.data(), N, P(off_.tok_embeddings), D, x.data());
   for (int l = 0; l < cfg_.n_layers; l++) {
-    const LayerOff& o = layers_[size_t(l)];
+    const LayerOf<size_t>& o = off_.layers[size_t(l)];
     LayerActs<T>& s = a.layers[size_t(l)];
     s.x_in = x;
     s.rstd1.resize(size_t(N));
@@ -235,9 +213,9 @@ void TrainableModel<T>::forward(const int32_t* tokens, int B, int L) {
   a.x_last = x;
   a.rstdf.resize(size_t(N));
   a.xnf.resize(size_t(N) * D);
-  rmsnorm_forward(x.data(), P(final_norm_), N, D, cfg_.norm_eps, a.xnf.data(), a.rstdf.data());
+  rmsnorm_forward(x.data(), P(off_.final_norm), N, D, cfg_.norm_eps, a.xnf.data(), a.rstdf.data());
   a.logits.resize(size_t(N) * V);
-  linear_forward(a.xnf.data(), N, D, P(output_), (const T*)nullptr, V, a.logits.data());
+  linear_forward(a.xnf.data(), N, D, P(off_.output), (const T*)nullptr, V, a.logits.data());
 }
 
 // Layer by layer in reverse; dx (gradient of the residual stream after the last layer) arrives in acts.x_last.
@@ -253,7 +231,7 @@ void TrainableModel<T>::backward(const int32_t* tokens, int B, int L) {
   std::vector<T> dxn(size_t(N) * D), dact(size_t(N) * F), dgate(size_t(N) * F), dup(size_t(N) * F);
   std::vector<T> datt(size_t(N) * Q), dq(size_t(N) * Q), dk(size_t(N) * KV), dv(size_t(N) * KV);
   for (int l = cfg_.n_layers - 1; l >= 0; l--) {
-    const LayerOff& o = layers_[size_t(l)];
+    const LayerOf<size_t>& o = off_.layers[size_t(l)];
     LayerActs<T>& s = a.layers[size_t(l)];
     // out = h + down(swiglu(gate(xn2), up(xn2))); dx is d out and becomes d h.
     std::fill(dact.begin(), dact.end(), T(0));
@@ -321,7 +299,7 @@ void TrainableModel<T>::backward(const int32_t* tokens, int B, int L) {
   std::vector<int32_t> ids(static_cast<size_t>(N));
   for (int b = 0; b < B; b++)
     for (int t = 0; t < L; t++) ids[size_t(b) * L + t] = tokens[int64_t(b) * (L + 1) + t];
-  embedding_backward(ids.data(), N, dx.data(), D, G(tok_));
+  embedding_backward(ids.data(), N, dx.data(), D, G(off_.tok_embeddings));
 }
 
 template <class T>
@@ -335,32 +313,10 @@ Checkpoint TrainableModel<T>::to_checkpoint() const {
     for (int64_t i = 0; i < t.numel(); i++) p[i] = float(params_[off + size_t(i)]);
     return t;
   };
-  const int64_t D = cfg_.dim, F = cfg_.hidden_dim, V = cfg_.vocab_size, Q = cfg_.q_dim(), KV = cfg_.kv_dim();
   ModelWeights& w = ck.weights;
-  w.tok_embeddings = get(tok_, {V, D});
-  w.output = cfg_.tie_embeddings ? w.tok_embeddings : get(output_, {V, D});
-  w.final_norm = get(final_norm_, {D});
-  for (const LayerOff& o : layers_) {
-    LayerWeights L;
-    L.attn_norm = get(o.attn_norm, {D});
-    L.wq = get(o.wq, {Q, D});
-    L.wk = get(o.wk, {KV, D});
-    L.wv = get(o.wv, {KV, D});
-    L.wo = get(o.wo, {D, Q});
-    L.ffn_norm = get(o.ffn_norm, {D});
-    L.w_gate = get(o.w_gate, {F, D});
-    L.w_up = get(o.w_up, {F, D});
-    L.w_down = get(o.w_down, {D, F});
-    if (cfg_.attention == AttentionMode::Supra) {
-      L.phi_q_w = get(o.phi_q_w, {Q, Q});
-      L.phi_q_b = get(o.phi_q_b, {Q});
-      if (cfg_.separate_kv_feature_map) {
-        L.phi_k_w = get(o.phi_k_w, {KV, KV});
-        L.phi_k_b = get(o.phi_k_b, {KV});
-      }
-    }
-    w.layers.push_back(std::move(L));
-  }
+  w.layers.resize(size_t(cfg_.n_layers));
+  for_each_weight(cfg_, [&](const Weight& wt) { wt.in(w) = get(wt.in(off_), wt.shape); });
+  if (cfg_.tie_embeddings) w.output = w.tok_embeddings;
   return ck;
 }
 

@@ -13,7 +13,7 @@
 namespace supra::train {
 
 struct ParamInfo {
-  std::string name;  // engine names: tok_embeddings, layers.{i}.wq, ..., final_norm, output
+  std::string name;  // the engine's weight names (engine/weights.h): tok_embeddings, layers.{i}.wq, ..., output
   size_t offset = 0;
   std::vector<int64_t> shape;
   bool decay = false;  // AdamW weight decay applies (matrices; not norms or biases)
@@ -61,12 +61,9 @@ class TrainableModel {
   int chunk_;
   std::vector<T> params_, grads_;
   std::vector<ParamInfo> info_;
-  // Offsets into params_/grads_ (output == tok when tied: both uses add into one gradient).
-  struct LayerOff {
-    size_t attn_norm, wq, wk, wv, wo, ffn_norm, w_gate, w_up, w_down, phi_q_w, phi_q_b, phi_k_w, phi_k_b;
-  };
-  size_t tok_ = 0, final_norm_ = 0, output_ = 0;
-  std::vector<LayerOff> layers_;
+  // Offsets into params_/grads_ in the engine's weight layout. Aliases: output == tok_embeddings when tied, and
+  // phi_k_* == phi_q_* when H == Hkv (k uses Aq, bq): both uses add into one gradient.
+  ModelOf<size_t> off_{};
   Acts* acts_;
 };
 

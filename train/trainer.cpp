@@ -4,9 +4,9 @@
 #include <cmath>
 #include <filesystem>
 
-#include "engine/checkpoint_writer.h"
+#include "engine/io/checkpoint_writer.h"
 #include "core/error.h"
-#include "engine/safetensors.h"
+#include "engine/io/safetensors.h"
 
 namespace fs = std::filesystem;
 

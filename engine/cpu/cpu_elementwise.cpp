@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "engine/cpu/cpu_ops.h"
+#include "engine/rope.h"
 
 namespace supra::cpu {
 
@@ -20,9 +21,7 @@ void rmsnorm(const float* x, const float* w, int64_t n, int64_t dim, float eps, 
 
 void rope(float* x, const int32_t* pos, int64_t n, int heads, int d, float theta, RopePairing pairing) {
   const int half = d / 2;
-  // inv_freq_i = theta^(-2i/d), computed in fp32 as the HF and llama2.c references do.
-  std::vector<float> inv_freq(half);
-  for (int i = 0; i < half; i++) inv_freq[i] = 1.f / std::pow(theta, float(2 * i) / float(d));
+  const std::vector<float> inv_freq = rope_inv_freq(theta, d);
 #pragma omp parallel for schedule(static) if (n * heads * d > 65536)
   for (int64_t t = 0; t < n; t++) {
     std::vector<float> c(half), s(half);

@@ -15,6 +15,9 @@
 // cublasGemmEx runs on tensor cores with fp32 accumulation and an fp32 output (cuBLAS has no bf16 x fp32 mixed
 // GEMM). Matmuls of <= 8 rows (decode) skip the conversion: a GEMV kernel streams the 16-bit weights once and
 // reads the fp32 activations directly.
+//
+// One file of about 1000 lines: CudaBackend (most of it) is one class whose pool, stream, graphs and tables every
+// op uses; the kernels themselves live in the .cu files.
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
@@ -34,6 +37,7 @@
 #include "engine/backend.h"
 #include "engine/cuda/cuda_backend.h"
 #include "engine/cuda/cuda_kernels.h"
+#include "engine/rope.h"
 #include "core/error.h"
 
 namespace supra {
@@ -724,16 +728,12 @@ class CudaBackend final : public Backend {
     return grow(dtype == DType::BF16 ? act_bf16_ : act_f16_, dtype, count);
   }
 
-  // inv_freq_i = theta^(-2i/d), computed on the host exactly as the CPU backend does, uploaded once.
+  // inv_freq (engine/rope.h), computed on the host exactly as the CPU backend does, uploaded once.
   const Tensor& rope_table(float theta, int d) {
     uint32_t bits;
     std::memcpy(&bits, &theta, 4);
     auto& e = rope_tables_[{bits, d}];
-    if (e.empty()) {
-      std::vector<float> f(size_t(d / 2));
-      for (int i = 0; i < d / 2; i++) f[size_t(i)] = 1.f / std::pow(theta, float(2 * i) / float(d));
-      e = upload_small(f);
-    }
+    if (e.empty()) e = upload_small(rope_inv_freq(theta, d));
     return e;
   }
 

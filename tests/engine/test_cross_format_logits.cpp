@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-#include "engine/checkpoint_writer.h"
+#include "engine/io/checkpoint_writer.h"
 #include "tests/engine/test_util.h"
 
 using namespace supra;

@@ -1,5 +1,6 @@
 // Checkpoint loaders and writers: the bundled llama2.c model, HF and open_lm round trips, SUPRA conversion,
-// random weights, fingerprints, and one refusal per kind of malformed file (each checked by its message).
+// random weights, fingerprints, and one refusal per kind of malformed file (each checked by its message). One
+// file (about 700 lines) so every format's round trip and its refusals share the fixture helpers below.
 #include <unistd.h>
 
 #include <atomic>
@@ -13,10 +14,10 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/checkpoint.h"
-#include "engine/checkpoint_io.h"
-#include "engine/checkpoint_writer.h"
+#include "engine/io/checkpoint_io.h"
+#include "engine/io/checkpoint_writer.h"
 #include "core/error.h"
-#include "engine/safetensors.h"
+#include "engine/io/safetensors.h"
 #include "core/sha256.h"
 
 namespace fs = std::filesystem;
@@ -104,28 +105,14 @@ void require_same_weights(const Checkpoint& a, const Checkpoint& b) {
     if (x.empty()) return;
     REQUIRE(same_bits(to_dtype(x, y.dtype), y));
   };
-  const ModelWeights &wa = a.weights, &wb = b.weights;
-  same(wa.tok_embeddings, wb.tok_embeddings, "tok_embeddings");
-  same(wa.final_norm, wb.final_norm, "final_norm");
-  same(wa.output, wb.output, "output");
-  REQUIRE(wa.layers.size() == wb.layers.size());
-  for (size_t i = 0; i < wa.layers.size(); i++) {
-    const LayerWeights &x = wa.layers[i], &y = wb.layers[i];
-    const std::string l = "layer " + std::to_string(i) + " ";
-    same(x.attn_norm, y.attn_norm, l + "attn_norm");
-    same(x.wq, y.wq, l + "wq");
-    same(x.wk, y.wk, l + "wk");
-    same(x.wv, y.wv, l + "wv");
-    same(x.wo, y.wo, l + "wo");
-    same(x.ffn_norm, y.ffn_norm, l + "ffn_norm");
-    same(x.w_gate, y.w_gate, l + "w_gate");
-    same(x.w_up, y.w_up, l + "w_up");
-    same(x.w_down, y.w_down, l + "w_down");
-    same(x.phi_q_w, y.phi_q_w, l + "phi_q_w");
-    same(x.phi_q_b, y.phi_q_b, l + "phi_q_b");
-    same(x.phi_k_w, y.phi_k_w, l + "phi_k_w");
-    same(x.phi_k_b, y.phi_k_b, l + "phi_k_b");
-  }
+  // Every row of the weight table, present in the config or not (absent weights must be absent in both).
+  REQUIRE(a.weights.layers.size() == b.weights.layers.size());
+  const int n_layers = int(a.weights.layers.size());
+  auto is_layer = [](int r) { return kWeightTable<Tensor>[r].layer != nullptr; };
+  for_each_row_in_model_order(kWeightCount, n_layers, is_layer, [&](int r, int layer) {
+    const Weight wt = make_weight(a.config, r, layer);
+    same(wt.in(a.weights), wt.in(b.weights), wt.name);
+  });
 }
 
 void require_same_shape_config(const ModelConfig& a, const ModelConfig& b) {
@@ -461,6 +448,41 @@ TEST_CASE("random checkpoints are seeded, shaped and fingerprinted by their reci
   Checkpoint h = random_checkpoint(c, DType::BF16, 42);
   CHECK(same_bits(to_dtype(a.weights.layers[1].wq, DType::BF16), h.weights.layers[1].wq));
   CHECK(checkpoint_sha256(h) != checkpoint_sha256(a));
+}
+
+// sha256 of every weight's bytes, in the weight table's order.
+std::string weights_sha256(const Checkpoint& ck) {
+  Sha256 h;
+  for_each_weight(ck.config, [&](const Weight& wt) {
+    const Tensor& t = wt.in(ck.weights);
+    h.update(t.data, t.nbytes());
+  });
+  return h.hex();
+}
+
+TEST_CASE("random weights are pinned: the table's streams never change", "[loaders]") {
+  // Benchmarks and tests name random models by seed. These are the values of the code before the weight table
+  // (checked bit for bit when the table came).
+  const Checkpoint a = random_checkpoint(named_shape("stories260K"), DType::F32, 42);
+  CHECK(weights_sha256(a) == "fa24a22a0afebf3d168789c988167b3aae96d377efe2b83146a7bf1babb3dacf");
+  const ModelConfig gqa = named_shape("dim=64,hidden=96,layers=3,heads=8,kv_heads=2,vocab=97,ctx=128");
+  Checkpoint s = random_checkpoint(gqa, DType::BF16, 42);
+  add_supra_feature_maps(s, 5, DecaySlopes::RetNet);
+  CHECK(weights_sha256(s) == "0bec5a42a5624bb2c1d95fe52c734d3dd5d82c26bfde48bb856ab602ca99602d");
+}
+
+TEST_CASE("matrix_bytes counts every weight matrix once, norms and biases not at all", "[loaders]") {
+  const ModelConfig gqa = named_shape("dim=64,hidden=96,layers=3,heads=8,kv_heads=2,vocab=97");
+  Checkpoint ck = random_checkpoint(gqa, DType::F32, 1);
+  const size_t D = 64, F = 96, V = 97, Q = 64, KV = 16, L = 3;
+  const size_t per_layer = D * Q + 2 * D * KV + Q * D + 3 * D * F;
+  CHECK(matrix_bytes(ck.config, ck.weights) == 4 * (2 * V * D + L * per_layer));  // untied: output counted
+  CHECK(matrix_bytes(ck.config, ck.weights, DType::BF16) == 2 * (2 * V * D + L * per_layer));
+  add_supra_feature_maps(ck, 2);  // H != Hkv: Aq and Ak
+  CHECK(matrix_bytes(ck.config, ck.weights) == 4 * (2 * V * D + L * (per_layer + Q * Q + KV * KV)));
+  const Checkpoint tied = random_checkpoint(named_shape("stories260K"), DType::F32, 1);
+  const size_t tied_layer = 64 * 64 + 2 * 64 * 32 + 64 * 64 + 3 * 64 * 172;  // D 64, Q 64, KV 32, F 172
+  CHECK(matrix_bytes(tied.config, tied.weights) == 4 * (512 * 64 + 5 * tied_layer));  // the embedding once
 }
 
 TEST_CASE("named shapes and custom shape specs", "[loaders]") {

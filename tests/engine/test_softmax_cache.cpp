@@ -51,6 +51,21 @@ TEST_CASE("a forked state gives the same logits as recomputing", "[softmax][supr
   }
 }
 
+TEST_CASE("a state made by a model of the other mode is an error, not undefined behaviour", "[softmax][supra]") {
+  const Checkpoint soft = small_model(4, 2, AttentionMode::Softmax), supra = small_model(4, 2, AttentionMode::Supra);
+  auto be = make_cpu_backend(0);
+  Model ms(soft, *be), mp(supra, *be);
+  const auto tokens = random_tokens(5, 97, 3);
+  auto supra_state = mp.new_state();
+  auto kv_cache = ms.new_state();
+  REQUIRE_THROWS_WITH(logits_of(ms, tokens, 5, supra_state.get()),
+                      Catch::Contains("a softmax model was given a supra state"));
+  REQUIRE_THROWS_WITH(logits_of(mp, tokens, 5, kv_cache.get()),
+                      Catch::Contains("a SUPRA model was given a softmax state"));
+  CHECK(supra_state->n_past() == 0);
+  CHECK(kv_cache->n_past() == 0);
+}
+
 TEST_CASE("sliding-window attention sees only the last W keys", "[softmax]") {
   // One head, d=2: with window 3, the query at position 5 attends keys 3..5 only, so changing key 0..2 values
   // must not move its output, while it does without a window.

@@ -11,7 +11,7 @@
 
 #include "engine/backend.h"
 #include "engine/checkpoint.h"
-#include "engine/checkpoint_writer.h"
+#include "engine/io/checkpoint_writer.h"
 #include "engine/model.h"
 #include "tests/common/tolerance.h"
 #include "train/trainable_model.h"

@@ -1,12 +1,14 @@
 // open_lm folder (SUPRA linear_attn, or softmax torch_attn/xformers_attn): an open_lm Params JSON plus
-// safetensors with open_lm state-dict names (SUPRA.md section 4). open_lm's own defaults for missing keys
-// (softmax, LayerNorm, no decay) are wrong for SUPRA, so a key that changes the numbers must be present.
+// safetensors with open_lm state-dict names (SUPRA.md section 4), the layout of the released SUPRA models.
+// open_lm's own defaults for missing keys (softmax, LayerNorm, no decay) are wrong for SUPRA, so the loader
+// requires every key that changes the numbers, and the saver writes them all.
 #include <algorithm>
 #include <filesystem>
 #include <set>
 
 #include "engine/checkpoint.h"
-#include "engine/checkpoint_io.h"
+#include "engine/io/checkpoint_io.h"
+#include "engine/io/checkpoint_writer.h"
 #include "core/error.h"
 
 namespace fs = std::filesystem;
@@ -14,6 +16,26 @@ namespace fs = std::filesystem;
 namespace supra {
 
 namespace {
+
+// open_lm stacks q, k, v into in_proj and gate, up into w12.
+const FormatNames kOpenLmNames = {
+    "layers.",
+    {
+        {"tok_embeddings.weight", {"tok_embeddings"}},
+        {"attention.in_proj.weight", {"wq", "wk", "wv"}},
+        {"attention.out_proj.weight", {"wo"}},
+        {"feed_forward.w12.weight", {"w_gate", "w_up"}},
+        {"feed_forward.w3.weight", {"w_down"}},
+        {"attention_norm.weight", {"attn_norm"}},
+        {"ffn_norm.weight", {"ffn_norm"}},
+        {"attention._totrain_embed.weight", {"phi_q_w"}},
+        {"attention._totrain_embed.bias", {"phi_q_b"}},
+        {"attention._totrain_embed_kv.weight", {"phi_k_w"}},
+        {"attention._totrain_embed_kv.bias", {"phi_k_b"}},
+        {"norm.weight", {"final_norm"}},
+        {"output.weight", {"output"}},
+    },
+};
 
 // config.json when it is an open_lm one (has attn_name), else params.json, else config.json (which then fails
 // naming the missing key).
@@ -142,60 +164,33 @@ Checkpoint load_open_lm(const std::string& dir) {
   const std::vector<std::string> files = weight_files(dir, &index);
   const TensorStore st = index.empty() ? TensorStore::from_files(files) : TensorStore::from_index(index);
   // HF-hub copies prefix every name with "model.".
-  const std::string pre = !st.has("tok_embeddings.weight") && st.has("model.tok_embeddings.weight") ? "model." : "";
-  std::set<std::string> used;
-  auto get = [&](const std::string& name, std::vector<int64_t> shape) {
-    used.insert(pre + name);
-    return st.get(pre + name, shape);
-  };
+  const std::string tok = file_name(kOpenLmNames, "tok_embeddings", -1);
+  const std::string pre = !st.has(tok) && st.has("model." + tok) ? "model." : "";
 
   // The FFN width is not an open_lm Params key (open_lm derives it from dim): read it from w12 = [gate; up].
-  const Tensor w12_0 = st.get(pre + "layers.0.feed_forward.w12.weight");
+  const std::string w12 = pre + file_name(kOpenLmNames, "w_gate", 0);
+  const Tensor w12_0 = st.get(w12);
   if (w12_0.shape.size() != 2 || w12_0.rows() % 2 != 0)
-    fail("{}: tensor '{}layers.0.feed_forward.w12.weight' has shape {}, expected [2 * hidden_dim, {}]", st.where(),
-         pre, w12_0.shape_str(), m.dim);
+    fail("{}: tensor '{}' has shape {}, expected [2 * hidden_dim, {}]", st.where(), w12, w12_0.shape_str(), m.dim);
   m.hidden_dim = int(w12_0.rows() / 2);
   if (c.has("hidden_dim") && c.get_int("hidden_dim") != m.hidden_dim)
-    c.bad("hidden_dim", fmt::format("{} (half the rows of layers.0.feed_forward.w12.weight)", m.hidden_dim));
+    c.bad("hidden_dim", fmt::format("{} (half the rows of {})", m.hidden_dim, w12));
   m.validate(cfg_path);
 
-  const int64_t D = m.dim, F = m.hidden_dim, V = m.vocab_size, Q = m.q_dim(), KV = m.kv_dim();
+  const std::string output = pre + file_name(kOpenLmNames, "output", -1);
+  if (!m.tie_embeddings && !st.has(output))
+    fail("{}: required tensor '{}' not found and {} says weight_tying is false", st.where(), output, cfg_path);
+  std::set<std::string> used;
   ModelWeights& w = ck.weights;
-  w.tok_embeddings = get("tok_embeddings.weight", {V, D});
-  m.weight_dtype = w.tok_embeddings.dtype;
-  w.layers.resize(m.n_layers);
-  for (int i = 0; i < m.n_layers; i++) {
-    const std::string p = "layers." + std::to_string(i) + ".";
-    LayerWeights& L = w.layers[i];
-    const Tensor qkv = get(p + "attention.in_proj.weight", {Q + 2 * KV, D});  // rows [Wq; Wk; Wv]
-    L.wq = qkv.slice_rows(0, Q);
-    L.wk = qkv.slice_rows(Q, Q + KV);
-    L.wv = qkv.slice_rows(Q + KV, Q + 2 * KV);
-    L.wo = get(p + "attention.out_proj.weight", {D, Q});
-    const Tensor gate_up = get(p + "feed_forward.w12.weight", {2 * F, D});  // rows [gate; up]
-    L.w_gate = gate_up.slice_rows(0, F);
-    L.w_up = gate_up.slice_rows(F, 2 * F);
-    L.w_down = get(p + "feed_forward.w3.weight", {D, F});
-    L.attn_norm = get(p + "attention_norm.weight", {D});
-    L.ffn_norm = get(p + "ffn_norm.weight", {D});
-    if (supra) {
-      L.phi_q_w = get(p + "attention._totrain_embed.weight", {Q, Q});
-      L.phi_q_b = get(p + "attention._totrain_embed.bias", {Q});
-      if (m.separate_kv_feature_map) {
-        L.phi_k_w = get(p + "attention._totrain_embed_kv.weight", {KV, KV});
-        L.phi_k_b = get(p + "attention._totrain_embed_kv.bias", {KV});
-      }
-    }
+  w.layers.resize(size_t(m.n_layers));
+  for (const FileTensor& f : file_tensors(kOpenLmNames, m)) {
+    used.insert(pre + f.name);
+    take_file_tensor(f, st.get(pre + f.name, f.shape), w);
   }
-  w.final_norm = get("norm.weight", {D});
+  m.weight_dtype = w.tok_embeddings.dtype;
   if (m.tie_embeddings) {
     w.output = w.tok_embeddings;
-    used.insert(pre + "output.weight");  // a stored copy of the tied matrix is ignored
-  } else if (st.has(pre + "output.weight")) {
-    w.output = get("output.weight", {V, D});
-  } else {
-    fail("{}: required tensor '{}output.weight' not found and {} says weight_tying is false", st.where(), pre,
-         cfg_path);
+    used.insert(output);  // a stored copy of the tied matrix is ignored
   }
   // A tensor we would silently drop (a kv feature map with H == Hkv, qk norms, ...) means a model we do not
   // compute. The old rotary inv_freq buffer is the one known leftover.
@@ -206,6 +201,53 @@ Checkpoint load_open_lm(const std::string& dir) {
 
   ck.tokenizer = find_tokenizer(dir);
   return ck;
+}
+
+void save_open_lm(const Checkpoint& in, const std::string& dir, DType dtype) {
+  // open_lm "rotary" is rotate-half and honours rotary_base_frequency; write every model in that pairing.
+  const Checkpoint ck = with_rope_pairing(in, RopePairing::RotateHalf);
+  const ModelConfig& m = ck.config;
+  m.validate(in.path.empty() ? "save_open_lm" : in.path);
+  fs::create_directories(dir);
+  const bool supra = m.attention == AttentionMode::Supra;
+
+  nlohmann::json j = {
+      {"dim", m.dim},
+      {"hidden_dim", m.hidden_dim},  // the FFN width (not an open_lm Params key; the loader checks it against w12)
+      {"n_layers", m.n_layers},
+      {"n_heads", m.n_heads},
+      {"n_heads_kv", m.n_kv_heads},
+      {"qk_head_dim", m.head_dim},
+      {"v_head_dim", m.head_dim},
+      {"vocab_size", m.vocab_size},
+      {"norm_eps", json_float(m.norm_eps)},
+      {"seq_len", m.train_ctx},
+      {"attn_name", supra ? "linear_attn" : "torch_attn"},
+      {"use_decay", supra},
+      {"use_retnet_slopes", supra && m.decay_kind == DecaySlopes::RetNet},
+      {"positional_embedding_type", "rotary"},
+      {"rotary_base_frequency", json_float(m.rope_theta)},
+      {"ffn_type", "swiglu"},
+      {"norm_type", "rms_norm"},
+      {"apply_qk_norm", false},
+      {"post_embed_norm", false},
+      {"weight_tying", m.tie_embeddings},
+      {"bos_token_id", m.bos_id},
+      {"eos_token_id", m.eos_id},
+  };
+  if (m.sliding_window) fail("save_open_lm: open_lm has no sliding window (model has {})", *m.sliding_window);
+  if (supra) {
+    nlohmann::json s = nlohmann::json::array();
+    for (float x : m.decay_slopes) s.push_back(json_float(x));
+    j["decay_slopes"] = s;  // exact slopes, whatever rule made them
+  }
+
+  // Tied: safetensors stores the matrix once (output is not in the list).
+  std::vector<std::pair<std::string, Tensor>> t;
+  for (const FileTensor& f : file_tensors(kOpenLmNames, m)) t.emplace_back(f.name, make_file_tensor(f, ck.weights));
+
+  write_safetensors((fs::path(dir) / "model.safetensors").string(), t, dtype, {{"format", "pt"}});
+  write_json_file((fs::path(dir) / "config.json").string(), j);
 }
 
 }  // namespace supra

@@ -1,15 +1,39 @@
 // HF Llama/Mistral folder: config.json + model.safetensors, or shards listed in model.safetensors.index.json
-// (SUPRA.md section 4). Weights stay mmapped in their stored dtype.
+// (SUPRA.md section 4). The loader keeps the weights mmapped in their stored dtype; the saver writes what the
+// loader (and transformers) reads. Softmax models only: HF Llama/Mistral has no SUPRA feature maps.
 #include <filesystem>
 #include <set>
 
 #include "engine/checkpoint.h"
-#include "engine/checkpoint_io.h"
+#include "engine/io/checkpoint_io.h"
+#include "engine/io/checkpoint_writer.h"
 #include "core/error.h"
 
 namespace fs = std::filesystem;
 
 namespace supra {
+
+namespace {
+
+const FormatNames kHfNames = {
+    "model.layers.",
+    {
+        {"model.embed_tokens.weight", {"tok_embeddings"}},
+        {"input_layernorm.weight", {"attn_norm"}},
+        {"self_attn.q_proj.weight", {"wq"}},
+        {"self_attn.k_proj.weight", {"wk"}},
+        {"self_attn.v_proj.weight", {"wv"}},
+        {"self_attn.o_proj.weight", {"wo"}},
+        {"post_attention_layernorm.weight", {"ffn_norm"}},
+        {"mlp.gate_proj.weight", {"w_gate"}},
+        {"mlp.up_proj.weight", {"w_up"}},
+        {"mlp.down_proj.weight", {"w_down"}},
+        {"model.norm.weight", {"final_norm"}},
+        {"lm_head.weight", {"output"}},
+    },
+};
+
+}  // namespace
 
 std::vector<std::string> hf_checkpoint_files(const std::string& dir) {
   const fs::path d(dir);
@@ -121,38 +145,21 @@ Checkpoint load_hf(const std::string& dir) {
   const TensorStore st = fs::exists(index) ? TensorStore::from_index(index.string())
                                            : TensorStore::from_files({single.string()});
 
-  const int64_t D = m.dim, F = m.hidden_dim, V = m.vocab_size, Q = m.q_dim(), KV = m.kv_dim();
+  const std::string lm_head = file_name(kHfNames, "output", -1);
+  if (!m.tie_embeddings && !st.has(lm_head))
+    fail("{}: required tensor '{}' not found and {} says tie_word_embeddings is false", st.where(), lm_head,
+         cfg_path);
   std::set<std::string> used;
-  auto get = [&](const std::string& name, std::vector<int64_t> shape) {
-    used.insert(name);
-    return st.get(name, shape);
-  };
   ModelWeights& w = ck.weights;
-  w.tok_embeddings = get("model.embed_tokens.weight", {V, D});
-  m.weight_dtype = w.tok_embeddings.dtype;
-  w.layers.resize(m.n_layers);
-  for (int i = 0; i < m.n_layers; i++) {
-    const std::string p = "model.layers." + std::to_string(i) + ".";
-    LayerWeights& L = w.layers[i];
-    L.attn_norm = get(p + "input_layernorm.weight", {D});
-    L.wq = get(p + "self_attn.q_proj.weight", {Q, D});
-    L.wk = get(p + "self_attn.k_proj.weight", {KV, D});
-    L.wv = get(p + "self_attn.v_proj.weight", {KV, D});
-    L.wo = get(p + "self_attn.o_proj.weight", {D, Q});
-    L.ffn_norm = get(p + "post_attention_layernorm.weight", {D});
-    L.w_gate = get(p + "mlp.gate_proj.weight", {F, D});
-    L.w_up = get(p + "mlp.up_proj.weight", {F, D});
-    L.w_down = get(p + "mlp.down_proj.weight", {D, F});
+  w.layers.resize(size_t(m.n_layers));
+  for (const FileTensor& f : file_tensors(kHfNames, m)) {
+    used.insert(f.name);
+    take_file_tensor(f, st.get(f.name, f.shape), w);
   }
-  w.final_norm = get("model.norm.weight", {D});
+  m.weight_dtype = w.tok_embeddings.dtype;
   if (m.tie_embeddings) {
     w.output = w.tok_embeddings;  // HF ties even when a copy of lm_head is stored
-    used.insert("lm_head.weight");
-  } else if (st.has("lm_head.weight")) {
-    w.output = get("lm_head.weight", {V, D});
-  } else {
-    fail("{}: required tensor 'lm_head.weight' not found and {} says tie_word_embeddings is false", st.where(),
-         cfg_path);
+    used.insert(lm_head);
   }
   // A tensor we would silently drop means a model we do not compute; old exports keep rotary inv_freq buffers.
   for (const auto& name : st.names())
@@ -161,6 +168,60 @@ Checkpoint load_hf(const std::string& dir) {
 
   ck.tokenizer = find_tokenizer(dir);
   return ck;
+}
+
+void save_hf(const Checkpoint& in, const std::string& dir, DType dtype, bool sharded) {
+  if (in.config.attention != AttentionMode::Softmax)
+    fail("save_hf: HF Llama/Mistral has no SUPRA feature maps; save SUPRA models with save_open_lm");
+  const Checkpoint ck = with_rope_pairing(in, RopePairing::RotateHalf);  // HF q/k rows are rotate-half ordered
+  const ModelConfig& m = ck.config;
+  m.validate(in.path.empty() ? "save_hf" : in.path);
+  fs::create_directories(dir);
+  const bool mistral = m.architecture == "mistral" || m.sliding_window.has_value();
+
+  nlohmann::json j = {
+      {"architectures", {mistral ? "MistralForCausalLM" : "LlamaForCausalLM"}},
+      {"model_type", mistral ? "mistral" : "llama"},
+      {"hidden_size", m.dim},
+      {"intermediate_size", m.hidden_dim},
+      {"num_hidden_layers", m.n_layers},
+      {"num_attention_heads", m.n_heads},
+      {"num_key_value_heads", m.n_kv_heads},
+      {"head_dim", m.head_dim},
+      {"vocab_size", m.vocab_size},
+      {"max_position_embeddings", m.train_ctx},
+      {"rms_norm_eps", json_float(m.norm_eps)},
+      {"rope_theta", json_float(m.rope_theta)},
+      {"hidden_act", "silu"},
+      {"tie_word_embeddings", m.tie_embeddings},
+      {"torch_dtype", dtype == DType::F32 ? "float32" : dtype == DType::F16 ? "float16" : "bfloat16"},
+  };
+  if (mistral) j["sliding_window"] = m.sliding_window ? nlohmann::json(*m.sliding_window) : nlohmann::json(nullptr);
+  if (m.bos_id >= 0) j["bos_token_id"] = m.bos_id;
+  if (m.eos_id >= 0) j["eos_token_id"] = m.eos_id;
+
+  std::vector<std::pair<std::string, Tensor>> t;
+  for (const FileTensor& f : file_tensors(kHfNames, m)) t.emplace_back(f.name, make_file_tensor(f, ck.weights));
+
+  const nlohmann::json meta = {{"format", "pt"}};
+  if (!sharded) {
+    write_safetensors((fs::path(dir) / "model.safetensors").string(), t, dtype, meta);
+  } else {
+    // Two shards, split in list order (embeddings and early layers first), as HF's writer splits by size.
+    const size_t half = t.size() / 2;
+    const std::string names[2] = {"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"};
+    nlohmann::json map = nlohmann::json::object();
+    uint64_t total = 0;
+    for (size_t i = 0; i < t.size(); i++) {
+      map[t[i].first] = names[i < half ? 0 : 1];
+      total += uint64_t(t[i].second.numel()) * dtype_size(dtype);
+    }
+    write_safetensors((fs::path(dir) / names[0]).string(), {t.begin(), t.begin() + half}, dtype, meta);
+    write_safetensors((fs::path(dir) / names[1]).string(), {t.begin() + half, t.end()}, dtype, meta);
+    write_json_file((fs::path(dir) / "model.safetensors.index.json").string(),
+                    {{"metadata", {{"total_size", total}}}, {"weight_map", map}});
+  }
+  write_json_file((fs::path(dir) / "config.json").string(), j);
 }
 
 }  // namespace supra

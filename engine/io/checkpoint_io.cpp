@@ -1,4 +1,4 @@
-#include "engine/checkpoint_io.h"
+#include "engine/io/checkpoint_io.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -137,6 +137,59 @@ std::vector<std::string> TensorStore::names() const {
   std::vector<std::string> v;
   for (const auto& [k, i] : where_of_) v.push_back(k);
   return v;
+}
+
+namespace {
+
+std::string full_name(const FormatNames& names, const FormatNames::Row& row, int layer) {
+  return layer < 0 ? row.name : names.layer_prefix + std::to_string(layer) + "." + row.name;
+}
+
+}  // namespace
+
+std::vector<FileTensor> file_tensors(const FormatNames& names, const ModelConfig& c) {
+  std::vector<FileTensor> out;
+  auto is_layer = [&](int r) { return is_layer_weight(names.rows[size_t(r)].weights.at(0)); };
+  for_each_row_in_model_order(int(names.rows.size()), c.n_layers, is_layer, [&](int r, int layer) {
+    const FormatNames::Row& row = names.rows[size_t(r)];
+    FileTensor f;
+    f.name = full_name(names, row, layer);
+    for (const char* weight : row.weights)
+      if (std::optional<Weight> wt = find_weight(c, weight, layer)) f.parts.push_back(std::move(*wt));
+    if (f.parts.empty()) return;  // a weight this model does not have
+    if (f.parts.size() != row.weights.size())
+      fail("format table: '{}' stacks weights this model has only some of", f.name);
+    f.shape = f.parts[0].shape;
+    for (size_t i = 1; i < f.parts.size(); i++) f.shape[0] += f.parts[i].shape[0];
+    out.push_back(std::move(f));
+  });
+  return out;
+}
+
+std::string file_name(const FormatNames& names, std::string_view weight, int layer) {
+  for (const FormatNames::Row& row : names.rows)
+    for (const char* w : row.weights)
+      if (weight == w) return full_name(names, row, layer);
+  fail("format table: no tensor holds weight '{}'", weight);
+}
+
+void take_file_tensor(const FileTensor& f, const Tensor& t, ModelWeights& w) {
+  if (f.parts.size() == 1) {
+    f.parts[0].in(w) = t;
+    return;
+  }
+  int64_t row = 0;
+  for (const Weight& part : f.parts) {
+    part.in(w) = t.slice_rows(row, row + part.shape[0]);
+    row += part.shape[0];
+  }
+}
+
+Tensor make_file_tensor(const FileTensor& f, const ModelWeights& w) {
+  if (f.parts.size() == 1) return f.parts[0].in(w);
+  std::vector<Tensor> parts;
+  for (const Weight& part : f.parts) parts.push_back(part.in(w));
+  return stack_rows(parts);
 }
 
 Tensor to_dtype(const Tensor& t, DType dtype) {

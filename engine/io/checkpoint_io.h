@@ -1,17 +1,19 @@
 #pragma once
-// Plumbing shared by the checkpoint loaders and writers (not used outside engine/load_*, save_*): typed access to
-// JSON config keys with errors naming the file and key, a name -> tensor lookup over one or more safetensors
-// files, row stacking, RoPE row-order conversion between formats, and finding the tokenizer beside the weights.
+// Plumbing shared by the checkpoint loaders and writers (and add_supra_feature_maps, which re-pairs RoPE rows):
+// typed access to JSON config keys with errors naming the file and key, a name -> tensor lookup over one or more
+// safetensors files, row stacking, RoPE row-order conversion between formats, and finding the tokenizer beside
+// the weights; and the name tables of the formats that name their tensors (HF, open_lm).
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "engine/checkpoint.h"
-#include "engine/safetensors.h"
+#include "engine/io/safetensors.h"
 
 namespace supra {
 
@@ -67,6 +69,36 @@ class TensorStore {
 };
 
 std::string shape_str(const std::vector<int64_t>& shape);
+
+// A format's tensor names (llama.cpp's tensor-name table per architecture): each tensor of its files and the
+// canonical weights (engine/weights.h) it holds, one or several stacked by rows in the order given (open_lm's
+// in_proj = [wq; wk; wv]). Per-layer tensors are named layer_prefix + i + "." + name. Tensors are listed in the
+// order the format's writer stores them: model-level ones, the per-layer block, the rest. A format's loader and
+// its saver both read its table.
+struct FormatNames {
+  struct Row {
+    const char* name;
+    std::vector<const char*> weights;
+  };
+  const char* layer_prefix;
+  std::vector<Row> rows;
+};
+
+// One tensor of one model's file: its full name, its shape and the weights it holds.
+struct FileTensor {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::vector<Weight> parts;
+};
+// The tensors a model with config c stores in a format, in the format's order; rows whose weights the config
+// lacks (SUPRA weights of a softmax model, output when tied) are left out.
+std::vector<FileTensor> file_tensors(const FormatNames& names, const ModelConfig& c);
+// The file name of the tensor that holds weight `weight` of `layer` (-1 for a model-level weight).
+std::string file_name(const FormatNames& names, std::string_view weight, int layer);
+// Loading: the weights of `t` (read from the file) into w, split by rows when stacked.
+void take_file_tensor(const FileTensor& f, const Tensor& t, ModelWeights& w);
+// Saving: the tensor to write, the weight itself or its parts stacked (a new host tensor).
+Tensor make_file_tensor(const FileTensor& f, const ModelWeights& w);
 
 // Rows of the tensors stacked into one new host tensor (all must share the row size). Keeps the dtype when they
 // agree, else f32.

@@ -7,7 +7,7 @@
 #include <fmt/ranges.h>
 
 #include "engine/checkpoint.h"
-#include "engine/checkpoint_io.h"
+#include "engine/io/checkpoint_io.h"
 #include "core/error.h"
 #include "core/sha256.h"
 

@@ -29,7 +29,7 @@ void register_convert(CLI::App& app) {
   cmd->add_option("--slopes", args->slopes, "decay slopes: alibi (the released models) or retnet")
       ->check(CLI::IsMember({"alibi", "retnet"}))
       ->capture_default_str();
-  cmd->add_option("--tokenizer", args->tokenizer, "sentencepiece .model (default: the one beside the weights)");
+  cmd->add_option("--tokenizer", args->tokenizer, "sentencepiece .model or llama2.c tokenizer.bin (default: the one beside the weights)");
   cmd->callback([args] {
     LoadOptions lo;
     lo.tokenizer = args->tokenizer;

@@ -12,29 +12,6 @@
 
 namespace supra {
 
-namespace {
-
-// Scorer::generate_until takes a Tokenizer for EOS and for stop strings. Ids in and ids out need neither text nor
-// stop strings, so when no tokenizer file is at hand this stands in with the model's own BOS/EOS and no text.
-class NoVocabulary final : public Tokenizer::Impl {
- public:
-  explicit NoVocabulary(const ModelConfig& c) : cfg_(c) {}
-  std::vector<int32_t> encode(std::string_view) const override {
-    fail("generate: no tokenizer to encode text with");
-  }
-  std::string decode(const std::vector<int32_t>&) const override { return {}; }
-  std::string piece(int32_t) const override { return {}; }
-  int bos_id() const override { return cfg_.bos_id; }
-  int eos_id() const override { return cfg_.eos_id; }
-  int vocab_size() const override { return cfg_.vocab_size; }
-  const char* kind() const override { return "none"; }
-
- private:
-  ModelConfig cfg_;
-};
-
-}  // namespace
-
 void register_generate(CLI::App& app) {
   struct Args {
     EngineOptions eng;
@@ -67,15 +44,13 @@ void register_generate(CLI::App& app) {
       fail("generate: --until needs a tokenizer to decode the text, and none was found beside {}; give one with "
            "--tokenizer",
            s.ckpt.path);
-    std::optional<Tokenizer> no_vocabulary;
-    if (ids_only) no_vocabulary.emplace("(no tokenizer)", std::make_unique<NoVocabulary>(s.ckpt.config));
-    const Tokenizer& tok = ids_only ? *no_vocabulary : s.require_tokenizer();
+    const Tokenizer* tok = ids_only ? nullptr : &s.require_tokenizer();  // ids in and out need none
     GenerateRequest req;
     if (!args->prompt_ids.empty()) {
       req.context = parse_token_ids(args->prompt_ids, "--prompt-ids", s.ckpt.config.vocab_size);
     } else {
-      if (args->add_bos) req.context.push_back(tok.bos_id());
-      auto ids = tok.encode(args->prompt);
+      if (args->add_bos) req.context.push_back(tok->bos_id());
+      auto ids = tok->encode(args->prompt);
       req.context.insert(req.context.end(), ids.begin(), ids.end());
       if (req.context.empty()) fail("generate: empty prompt and --add-bos false: nothing to condition on");
     }

@@ -43,7 +43,7 @@ void add_uptrain_options(CLI::App& cmd, UptrainArgs& a) {
   cmd.add_option("--data", a.data, "training text, one document per line")->required();
   cmd.add_option("--val", a.val, "held-out text for validation perplexity, one document per line");
   cmd.add_option("--out", a.out, "output folder: the trained model (open_lm) and train_state/state.safetensors")->required();
-  cmd.add_option("--tokenizer", a.tokenizer, "sentencepiece .model (default: the one beside the weights)");
+  cmd.add_option("--tokenizer", a.tokenizer, "sentencepiece .model or llama2.c tokenizer.bin (default: the one beside the weights)");
   cmd.add_option("--seq", o.seq, "tokens per packed sequence")->required()->check(CLI::PositiveNumber);
   cmd.add_option("--batch", o.batch, "sequences per step")->required()->check(CLI::PositiveNumber);
   cmd.add_option("--steps", o.steps, "optimizer steps")->required()->check(CLI::PositiveNumber);

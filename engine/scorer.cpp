@@ -208,8 +208,9 @@ RollingResult Scorer::loglikelihood_rolling(std::span<const int32_t> tokens, int
   return out;
 }
 
-std::vector<GenerateResult> Scorer::generate_until(std::span<const GenerateRequest> requests, const Tokenizer& tok) {
+std::vector<GenerateResult> Scorer::generate_until(std::span<const GenerateRequest> requests, const Tokenizer* tok) {
   const int64_t L = opts_.max_length;
+  const int eos = tok ? tok->eos_id() : model_.config().eos_id;
   std::vector<GenerateResult> results(requests.size());
   int64_t done = 0;
   for (size_t r0 = 0; r0 < requests.size(); r0 += size_t(opts_.max_seqs)) {
@@ -220,6 +221,7 @@ std::vector<GenerateResult> Scorer::generate_until(std::span<const GenerateReque
       const auto& q = requests[i];
       if (q.context.empty()) fail("generate request {}: empty context", i);
       if (q.max_gen_toks <= 0) fail("generate request {}: max_gen_toks must be positive", i);
+      if (!tok && !q.until.empty()) fail("generate request {}: stop strings need a tokenizer to decode the text", i);
       const int64_t room = L - q.max_gen_toks;
       if (room <= 0)
         fail("generate request {}: max_gen_toks {} leaves no room for context in length {}", i, q.max_gen_toks, L);
@@ -243,12 +245,12 @@ std::vector<GenerateResult> Scorer::generate_until(std::span<const GenerateReque
         const auto& q = requests[r0 + k];
         auto& res = results[r0 + k];
         const int32_t next = jobs[k].argmax.back();
-        if (tok.eos_id() >= 0 && next == tok.eos_id()) {
+        if (eos >= 0 && next == eos) {
           res.stop_reason = "eos";
           continue;
         }
         res.tokens.push_back(next);
-        res.text = tok.decode(res.tokens);
+        if (tok) res.text = tok->decode(res.tokens);
         bool stopped = false;
         size_t cut = std::string::npos;
         for (const auto& u : q.until)

@@ -63,7 +63,12 @@ class Scorer {
   RollingResult loglikelihood_rolling(std::span<const int32_t> tokens, int32_t prefix_token);
   // Greedy. Left-truncates each context to L - max_gen_toks tokens. Stops at EOS (when the tokenizer has one),
   // at a stop string, or after max_gen_toks tokens.
-  std::vector<GenerateResult> generate_until(std::span<const GenerateRequest> requests, const Tokenizer& tok);
+  std::vector<GenerateResult> generate_until(std::span<const GenerateRequest> requests, const Tokenizer& tok) {
+    return generate_until(requests, &tok);
+  }
+  // Token ids in and out need no tokenizer: with `tok` null, EOS is the model config's, no text is decoded and a
+  // request may carry no stop strings.
+  std::vector<GenerateResult> generate_until(std::span<const GenerateRequest> requests, const Tokenizer* tok);
 
   // Called after each batch with (requests done, total): progress reporting.
   std::function<void(int64_t, int64_t)> on_progress;

@@ -275,16 +275,22 @@ Checkpoint with_rope_pairing(const Checkpoint& ckpt, RopePairing to) {
 }
 
 std::string find_tokenizer(const std::string& dir) {
+  // A sentencepiece model first (tokenizer.model, else the only tok*.model), then a llama2.c tokenizer.bin (else the
+  // only tok*.bin): `convert` copies a llama2.c model's tokenizer.bin into the folder it writes.
   const fs::path d = dir.empty() ? fs::path(".") : fs::path(dir);
-  if (fs::is_regular_file(d / "tokenizer.model")) return (d / "tokenizer.model").string();
-  std::vector<std::string> found;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(d, ec)) {
-    const std::string name = e.path().filename().string();
-    if (e.is_regular_file() && name.rfind("tok", 0) == 0 && e.path().extension() == ".model")
-      found.push_back(e.path().string());
+  for (const char* ext : {".model", ".bin"}) {
+    if (fs::is_regular_file(d / (std::string("tokenizer") + ext))) return (d / (std::string("tokenizer") + ext)).string();
+    std::vector<std::string> found;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(d, ec)) {
+      const std::string name = e.path().filename().string();
+      if (e.is_regular_file() && name.rfind("tok", 0) == 0 && e.path().extension() == ext)
+        found.push_back(e.path().string());
+    }
+    if (found.size() == 1) return found[0];
+    if (found.size() > 1) return {};  // two candidates: never guess
   }
-  return found.size() == 1 ? found[0] : std::string();
+  return {};
 }
 
 }  // namespace supra

@@ -148,3 +148,20 @@ TEST_CASE("a llama2.c model with only tokenizer.bin beside it runs text prompts"
   CHECK(line_starting(by_text, "4\t378\t") == line_starting(by_ids, "4\t378\t"));
   CHECK(!line_starting(by_ids, "4\t378\t").empty());
 }
+
+TEST_CASE("convert keeps a llama2.c model's tokenizer.bin, and the SUPRA folder it writes finds it",
+          "[cli][tokenizer]") {
+  const fs::path dir = temp_dir("tokbin_convert");
+  const std::string model = (dir / "stories260K.bin").string();
+  fs::copy_file(kBundled + "stories260K.bin", model);
+  fs::copy_file(kBundled + "tok512.bin", dir / "tokenizer.bin");
+  const std::string log = (dir / "log.txt").string(), to = (dir / "supra").string();
+  std::string out;
+  REQUIRE(run_cli({"convert", "--from", model, "--to", to, "--seed", "1"}, out, log) == 0);
+  CHECK(fs::is_regular_file(fs::path(to) / "tokenizer.bin"));
+  // Text in and out through the converted folder: only the copied tokenizer.bin can encode and decode it.
+  REQUIRE(run_cli({"generate", "--model", to, "--prompt", "Once upon a time", "--max-tokens", "4", "--threads", "1"},
+                  out, log) == 0);
+  INFO(out);
+  CHECK(line_starting(out, "Once").rfind("Once upon a time", 0) == 0);
+}

@@ -1,5 +1,6 @@
 // datasets/: every reader on its real bundled file (record counts and first records as the folders' PROVENANCE.md
 // state them), the registry and its sha256 verification, and the errors for malformed inputs (file, line, field).
+// Over 600 lines: one short test per bundled dataset and per refusal, all against the same registry and data root.
 #include <catch2/catch.hpp>
 
 #include <cstdlib>

@@ -14,7 +14,11 @@
 // With 16-bit weights: the activation operand is converted to the weight dtype by a small kernel, then
 // cublasGemmEx runs on tensor cores with fp32 accumulation and an fp32 output (cuBLAS has no bf16 x fp32 mixed
 // GEMM). Matmuls of <= 8 rows (decode) skip the conversion: a GEMV kernel streams the 16-bit weights once and
-// reads the fp32 activations directly.
+// reads the fp32 activations directly. So a 16-bit model's prefill and decode logits differ at that dtype's level
+// (README "Precision on the GPU"; tests/cuda/test_cuda_tensor_cores.cpp bounds the difference).
+//
+// Shared memory. Each attention op plans its kernel and tiles for this device's opt-in limit (kernel_smem.h) and
+// fails with the kernel, its need and the limit when nothing fits; a kernel's limit is raised at its first launch.
 //
 // One file of about 1000 lines: CudaBackend (most of it) is one class whose pool, stream, graphs and tables every
 // op uses; the kernels themselves live in the .cu files.

@@ -7,9 +7,13 @@ if(NOT SUPRA_CUDA STREQUAL "OFF")
   include(CheckLanguage)
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
+    # The supported GPUs' architectures as SASS (engine/cuda/kernel_smem.h kArchs names the GPUs and their shared
+    # memory; tests/cuda/test_kernel_smem.cpp holds this line to that table), plus PTX of the newest, which the
+    # driver compiles for newer GPUs. One architecture only (a faster build): -DCMAKE_CUDA_ARCHITECTURES=86-real,
+    # or "native" for the build machine's GPU.
+    set(SUPRA_CUDA_DEFAULT_ARCHITECTURES 80-real 86-real 89-real 90-real 90-virtual)
     if(NOT CMAKE_CUDA_ARCHITECTURES)
-      # sm_90 (H100/H200) as SASS, plus PTX for anything newer.
-      set(CMAKE_CUDA_ARCHITECTURES 90-real 90-virtual)
+      set(CMAKE_CUDA_ARCHITECTURES ${SUPRA_CUDA_DEFAULT_ARCHITECTURES})
     endif()
     enable_language(CUDA)
     # CMake 3.25 knows no C++20 flag for nvcc; the kernels need C++17 only.
@@ -17,7 +21,7 @@ if(NOT SUPRA_CUDA STREQUAL "OFF")
     set(CMAKE_CUDA_STANDARD_REQUIRED ON)
     find_package(CUDAToolkit REQUIRED)
     set(SUPRA_HAVE_CUDA ON)
-    message(STATUS "CUDA backend: ON (${CMAKE_CUDA_COMPILER})")
+    message(STATUS "CUDA backend: ON (${CMAKE_CUDA_COMPILER}, architectures ${CMAKE_CUDA_ARCHITECTURES})")
   elseif(SUPRA_CUDA STREQUAL "ON")
     message(FATAL_ERROR "SUPRA_CUDA=ON but no CUDA compiler was found")
   else()

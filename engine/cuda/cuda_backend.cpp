@@ -14,7 +14,11 @@
 // With 16-bit weights: the activation operand is converted to the weight dtype by a small kernel, then
 // cublasGemmEx runs on tensor cores with fp32 accumulation and an fp32 output (cuBLAS has no bf16 x fp32 mixed
 // GEMM). Matmuls of <= 8 rows (decode) skip the conversion: a GEMV kernel streams the 16-bit weights once and
-// reads the fp32 activations directly.
+// reads the fp32 activations directly. So a 16-bit model's prefill and decode logits differ at that dtype's level
+// (README "Precision on the GPU"; tests/cuda/test_cuda_tensor_cores.cpp bounds the difference).
+//
+// Shared memory. Each attention op plans its kernel and tiles for this device's opt-in limit (kernel_smem.h) and
+// fails with the kernel, its need and the limit when nothing fits; a kernel's limit is raised at its first launch.
 //
 // One file of about 1000 lines: CudaBackend (most of it) is one class whose pool, stream, graphs and tables every
 // op uses; the kernels themselves live in the .cu files.
@@ -28,6 +32,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <type_traits>
 #include <unordered_map>
@@ -49,6 +54,29 @@ void check(cudaError_t e, const char* what) {
 }
 
 void check_launch(const char* what) { check(cudaGetLastError(), what); }
+
+void allow_dynamic_smem(const void* kernel, size_t bytes, const char* name) {
+  if (bytes <= smem::kDefaultLimit) return;
+  static std::mutex mu;
+  static std::map<std::pair<int, const void*>, size_t> raised;  // (device, kernel) -> bytes allowed so far
+  int dev = 0;
+  check(cudaGetDevice(&dev), "cudaGetDevice");
+  std::lock_guard<std::mutex> lock(mu);
+  size_t& have = raised[{dev, kernel}];
+  if (have >= bytes) return;
+  const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes));
+  if (e != cudaSuccess)
+    fail("CUDA kernel {} needs {} bytes of shared memory per block; raising its limit failed: {}", name, bytes,
+         cudaGetErrorString(e));
+  have = bytes;
+}
+
+size_t smem_optin_limit() {
+  int dev = 0, v = 0;
+  check(cudaGetDevice(&dev), "cudaGetDevice");
+  check(cudaDeviceGetAttribute(&v, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev), "cudaDeviceGetAttribute");
+  return size_t(v);
+}
 
 }  // namespace cuda
 
@@ -125,6 +153,7 @@ enum OpId : int32_t {
   kOpSupraChunked,
   kOpSupraRecurrent,
   kOpSupraParallel,
+  kOpSupraChunkedTc,
 };
 
 struct HostCopyArgs {
@@ -227,8 +256,7 @@ class CudaBackend final : public Backend {
     check(cudaMemPoolCreate(&ctx_->pool, &props), "cudaMemPoolCreate");
     uint64_t keep = UINT64_MAX;  // keep freed blocks cached (trimmed when an allocation fails)
     check(cudaMemPoolSetAttribute(ctx_->pool, cudaMemPoolAttrReleaseThreshold, &keep), "cudaMemPoolSetAttribute");
-    init_attention_kernels();
-    init_supra_kernels();
+    smem_optin_ = smem_optin_limit();
 
     check_blas(cublasCreate(&blas_), "cublasCreate");
     check_blas(cublasSetStream(blas_, ctx_->stream), "cublasSetStream");
@@ -541,9 +569,13 @@ class CudaBackend final : public Backend {
     a.d = d;
     a.window = p.sliding_window ? *p.sliding_window : 0;
     a.scale = 1.f / std::sqrt(float(d));
-    a.tensor_cores = wdtype_ == DType::F32 ? 0 : 1;
+    a.tensor_cores = wdtype_ == DType::F32 ? 0 : int(wdtype_);
     a.dyn = device_params(&n_past, sizeof n_past);
     Tensor* scratch = nullptr;
+    const smem::Plan plan = n <= kDecodeMaxRows ? smem::plan_attention_decode(d, smem_optin_)
+                                                : smem::plan_attention_prefill(d, a.tensor_cores != 0, smem_optin_);
+    need_fit(plan, "attention", d);
+    if (std::string(plan.kernel) == "attn_flash_f32") a.tensor_cores = 0;
     if (n <= kDecodeMaxRows) {
       a.splits = decode_splits(n, Hkv, sms_);
       scratch = &grow(attn_scratch_, DType::F32, int64_t(a.splits) * n * H * (d + 2));
@@ -581,12 +613,30 @@ class CudaBackend final : public Backend {
     a.n = n;
     a.H = H;
     a.d = d;
-    // Chunks longer than the kernel's 64 rows are split: the result is the same function of the inputs.
+    // Chunks longer than the kernels' 64 rows are split, and a chunk is halved where it does not fit the device's
+    // shared memory: the result is the same function of the inputs (summed in another order).
     a.chunk = std::clamp(p.chunk, 1, kSupraMaxChunk);
     switch (p.form) {
-      case SupraForm::Chunked:
+      case SupraForm::Chunked: {
+        if (chunked_kernel(d) == SupraKernel::TensorCores) {
+          const smem::Plan plan = smem::plan_supra_tc(d, a.chunk, smem_optin_);
+          a.et = plan.tile;
+          const int C = smem::supra_tc_chunk(a.chunk);
+          const int64_t per_chunk = int64_t(H) * d * d, chunks = (n + C - 1) / C;
+          a.seg_chunks = int(std::clamp<int64_t>(kSupraScratchBytes / (per_chunk * 6), 1, chunks));
+          Tensor& st = grow(supra_state_scratch_, DType::F32, a.seg_chunks * per_chunk);
+          Tensor& in = grow(supra_in_scratch_, DType::BF16, a.seg_chunks * per_chunk);
+          a.chunk_state = st.ptr<float>();
+          a.chunk_state_in = in.data;
+          submit(kOpSupraChunkedTc, a, launch_supra_chunked_tc, {&q, &k, &v, &state, &out, &slopes, &st, &in});
+          return;
+        }
+        const smem::Plan plan = smem::plan_supra_f32_chunked(d, a.chunk, smem_optin_);
+        need_fit(plan, "supra_attention", d);
+        a.chunk = plan.tile;
         submit(kOpSupraChunked, a, launch_supra_chunked, {&q, &k, &v, &state, &out, &slopes});
         return;
+      }
       case SupraForm::Recurrent:
         submit(kOpSupraRecurrent, a, launch_supra_recurrent, {&q, &k, &v, &state, &out, &slopes});
         return;
@@ -719,6 +769,29 @@ class CudaBackend final : public Backend {
     return p >= base ? int64_t(p - base) : 0;
   }
 
+  // The error when no configuration of a kernel fits the device's shared memory.
+  void need_fit(const smem::Plan& plan, const char* op, int d) const {
+    if (!plan.fits)
+      fail("cuda backend: {} at head dim {} needs kernel {} with {} bytes of shared memory per block in its smallest "
+           "configuration; this GPU allows {} (cudaDevAttrMaxSharedMemoryPerBlockOptin)",
+           op, d, plan.kernel, plan.bytes, smem_optin_);
+  }
+
+  // The chunked SUPRA kernel for head dim d: tensor cores where asked for (Auto: 16-bit weights), the head dim is a
+  // multiple of 16 and the kernels fit the device; otherwise fp32 on CUDA cores.
+  SupraKernel chunked_kernel(int d) const {
+    const bool want = supra_kernel_ == SupraKernel::TensorCores ||
+                      (supra_kernel_ == SupraKernel::Auto && wdtype_ != DType::F32);
+    if (want && smem::supra_tc_head_dim(d) && smem::plan_supra_tc(d, kSupraMaxChunk, smem_optin_).fits)
+      return SupraKernel::TensorCores;
+    return SupraKernel::Fp32;
+  }
+
+ public:
+  void set_supra_kernel(SupraKernel k) { supra_kernel_ = k; }
+  SupraKernel supra_kernel_for(int d) const { return chunked_kernel(d); }
+
+ private:
   // A scratch tensor with room for `count` elements, reallocated (never shrunk) when too small.
   Tensor& grow(Tensor& t, DType dtype, int64_t count) {
     if (t.empty() || t.numel() < count) t = make_tensor(dtype, {std::max<int64_t>(count, 1)}, false);
@@ -940,6 +1013,12 @@ class CudaBackend final : public Backend {
   DType wdtype_;
   std::shared_ptr<Context> ctx_;
   int sms_ = 0;
+  size_t smem_optin_ = 0;  // shared memory per block the device allows a kernel that opts in
+  SupraKernel supra_kernel_ = SupraKernel::Auto;
+  // The tensor-core SUPRA prefill's per-chunk states for one segment of chunks (fp32 sums, bf16 entering states):
+  // 6 bytes per state element; segments are sized to this budget (64 chunks of 4096 tokens for 32 heads of 128).
+  static constexpr int64_t kSupraScratchBytes = int64_t(192) << 20;
+  Tensor supra_state_scratch_, supra_in_scratch_;
   cublasHandle_t blas_ = nullptr;
   Tensor blas_ws_;
 
@@ -995,6 +1074,16 @@ void reset_peak_memory(Backend& b) { as_cuda(b).reset_peak(); }
 void set_graphs(Backend& b, bool on) { as_cuda(b).set_graphs(on); }
 bool graphs_enabled(Backend& b) { return as_cuda(b).graphs(); }
 GraphStats graph_stats(Backend& b) { return as_cuda(b).stats(); }
+void set_supra_kernel(Backend& b, SupraKernel k) { as_cuda(b).set_supra_kernel(k); }
+SupraKernel supra_kernel_for(Backend& b, int head_dim) { return as_cuda(b).supra_kernel_for(head_dim); }
+const char* supra_kernel_name(SupraKernel k) {
+  switch (k) {
+    case SupraKernel::Auto: return "auto";
+    case SupraKernel::Fp32: return "fp32 CUDA cores";
+    case SupraKernel::TensorCores: return "bf16 tensor cores";
+  }
+  return "?";
+}
 
 }  // namespace cuda
 

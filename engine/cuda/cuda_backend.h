@@ -44,4 +44,14 @@ void set_graphs(Backend& b, bool on);
 bool graphs_enabled(Backend& b);
 GraphStats graph_stats(Backend& b);
 
+// The kernel of chunked SUPRA prefill (SupraForm::Chunked). Auto, the default: bf16 tensor cores (fp32 accumulation
+// and state) when the backend's weights are 16-bit, fp32 on CUDA cores with f32 weights (held to the CPU at fp32
+// precision). Fp32 is the reference path; tests and scripts/gpu-check.sh's kernel benchmark pick one. Tensor cores
+// need a head dim that is a multiple of 16 and kernels that fit the device; elsewhere the fp32 kernel runs.
+enum class SupraKernel { Auto, Fp32, TensorCores };
+void set_supra_kernel(Backend& b, SupraKernel k);
+// What a chunked prefill of head dim `head_dim` runs on `b` now (Fp32 or TensorCores, never Auto).
+SupraKernel supra_kernel_for(Backend& b, int head_dim);
+const char* supra_kernel_name(SupraKernel k);
+
 }  // namespace supra::cuda

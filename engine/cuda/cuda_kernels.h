@@ -7,13 +7,16 @@
 // weights [out, in] in the backend's weight dtype; dtype codes are int(supra::DType).
 #include <cuda_runtime_api.h>
 
+#include <cstddef>
 #include <cstdint>
+
+#include "engine/cuda/kernel_smem.h"
 
 namespace supra::cuda {
 
 constexpr int kF32 = 0, kF16 = 1, kBF16 = 2, kI32 = 3;  // int(DType::...), checked in cuda_backend.cpp
-constexpr int kMaxHeadDim = 256;                        // d <= 256 in every attention kernel
-constexpr int kSupraMaxChunk = 64;                      // SUPRA chunk kernels hold chunks of at most 64 rows
+constexpr int kMaxHeadDim = smem::kMaxHeadDim;          // d <= 256 in every attention kernel
+constexpr int kSupraMaxChunk = smem::kSupraMaxChunk;    // SUPRA chunk kernels hold chunks of at most 64 rows
 constexpr int kGemvMaxRows = 8;                         // matmuls of <= 8 rows use the GEMV kernel
 constexpr int kDecodeMaxRows = 16;                      // attention of <= 16 query rows uses the split-K kernel
 
@@ -21,6 +24,12 @@ constexpr int kDecodeMaxRows = 16;                      // attention of <= 16 qu
 void check(cudaError_t e, const char* what);
 // Checks the launch that just happened (cudaGetLastError).
 void check_launch(const char* what);
+// Lets `kernel` launch with `bytes` of dynamic shared memory on the current device: raises its limit
+// (cudaFuncAttributeMaxDynamicSharedMemorySize) the first time a launch needs more than 48 KiB or more than it was
+// raised to before, to exactly that (per kernel, per device). The backend has checked the device's opt-in limit.
+void allow_dynamic_smem(const void* kernel, size_t bytes, const char* name);
+// The current device's opt-in shared memory per block (cudaDevAttrMaxSharedMemoryPerBlockOptin).
+size_t smem_optin_limit();
 
 // ---------------------------------------------------------------- elementwise (cuda_elementwise.cu)
 struct EmbedArgs {
@@ -142,7 +151,10 @@ struct AttnArgs {
   int H, Hkv, d;
   int window;  // 0: none; else a query sees the keys at positions > pos - window
   float scale;
-  int tensor_cores;  // 1: f16 tensor-core tiles (used when the backend's weights are 16-bit and d is 64 or 128)
+  // 0: fp32 tiles on CUDA cores; kF16 / kBF16: tensor-core tiles in that dtype (the backend's 16-bit weight dtype,
+  // so bf16 models never round activations to f16, whose range ends at 65504). The backend clears it when the
+  // head dim has no tensor-core instance or it does not fit the device (kernel_smem.h, plan_attention_prefill).
+  int tensor_cores;
   // split-K decode scratch (n <= kDecodeMaxRows): splits * n * H * (d + 2) floats
   float* partial;
   int splits;
@@ -162,16 +174,21 @@ struct SupraArgs {
   const float* slopes;
   int64_t n;
   int H, d;
-  int chunk;  // chunked form: rows per chunk, 1..kSupraMaxChunk
+  int chunk;  // chunked form: rows per chunk, 1..kSupraMaxChunk (the tensor-core kernel: 16, 32 or 64)
+  // tensor-core chunked form only (launch_supra_chunked_tc; kernel_smem.h, plan_supra_tc):
+  int et;                // value columns per output block (d, or a slice where d does not fit the device)
+  int seg_chunks;        // chunks per segment: the scratch holds the states of one segment
+  float* chunk_state;    // scratch [seg_chunks, H, d, d] fp32: each chunk's own k v^T sum
+  void* chunk_state_in;  // scratch [seg_chunks, H, d, d] bf16: the state entering each chunk
 };
+// fp32 on CUDA cores (the reference path; the f32 backend's): grid (H, d/32), one block walks the chunks.
 void launch_supra_chunked(const SupraArgs& a, cudaStream_t s);
+// bf16 tensor cores, fp32 accumulation and state: per segment of chunks, chunk states in parallel, a scan over
+// them, outputs in parallel. Head dims multiples of 16.
+void launch_supra_chunked_tc(const SupraArgs& a, cudaStream_t s);
 void launch_supra_recurrent(const SupraArgs& a, cudaStream_t s);
 void launch_supra_parallel(const SupraArgs& a, cudaStream_t s);  // O(n^2) reference for tests
 
-// Raise the dynamic shared-memory limits of the kernels that need more than 48 KiB. Once per device, before any
-// launch (throw on failure).
-void init_attention_kernels();
-void init_supra_kernels();
 // Whether this build holds kernels the current device can run: cudaSuccess, or the error of the probe (e.g.
 // cudaErrorNoKernelImageForDevice on a GPU older than the compiled architectures).
 cudaError_t probe_kernels();

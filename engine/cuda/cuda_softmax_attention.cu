@@ -4,9 +4,11 @@
 //    (max, sum, unnormalised output) of every slice is merged by a second kernel. The number of slices depends
 //    only on the shape, never on n_past, so a captured decode graph stays valid as the cache grows.
 //  - prefill (more rows): flash-style tiles with an online softmax, never materialising the score matrix:
-//      * f16 tensor cores (WMMA, fp32 accumulation) when the backend's weights are 16-bit and d is 64 or 128;
+//      * tensor cores (WMMA, fp32 accumulation) when the backend's weights are 16-bit and d is 64 or 128, with
+//        fragments in the weights' dtype: bf16 models keep bf16's range (f16 overflows above 65504);
 //      * fp32 on CUDA cores otherwise (the f32 backend, held to the CPU at ~1e-5, and odd head sizes).
-// n_past is read on the device (AttnArgs::dyn). Scores are scale * (q . k) in fp32, as on the CPU.
+// n_past is read on the device (AttnArgs::dyn). Scores are scale * (q . k) in fp32, as on the CPU. Shared memory
+// and tiles: kernel_smem.h (the backend picks the kernel that fits the device, plan_attention_prefill).
 #include <mma.h>
 
 #include <algorithm>
@@ -18,13 +20,14 @@ namespace supra::cuda {
 namespace {
 
 // ------------------------------------------------------------------------------------------ split-K decode
-constexpr int kDecWarps = 4;
-constexpr int kDecHeads = 8;  // query heads of one kv head per pass
+constexpr int kDecWarps = smem::kDecWarps;
+constexpr int kDecHeads = smem::kDecHeads;  // query heads of one kv head per pass
 
 template <int DT>  // each lane holds dims lane + 32 t, t < DT (d <= 32 DT)
 __global__ void __launch_bounds__(kDecWarps * 32) attn_decode_kernel(AttnArgs a) {
   __shared__ float sm_m[kDecWarps][kDecHeads], sm_l[kDecWarps][kDecHeads];
   __shared__ float sm_o[kDecWarps][kDecHeads][32 * DT];
+  static_assert(sizeof(sm_m) + sizeof(sm_l) + sizeof(sm_o) == smem::attn_decode_bytes(32 * DT), "smem table");
   const int split = blockIdx.x, kvh = blockIdx.y;
   const int64_t i = blockIdx.z;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -145,9 +148,8 @@ __global__ void attn_combine_kernel(AttnArgs a) {
 }
 
 // ------------------------------------------------------------------------------------------ fp32 flash (SIMT)
-constexpr int kFBQ = 32, kFBK = 32;  // query rows and keys per tile; 4 warps x 8 rows
-
-constexpr size_t flash_f32_smem(int d) { return size_t(3) * kFBQ * size_t(d + 1) * sizeof(float); }
+constexpr int kFBQ = smem::kFBQ, kFBK = smem::kFBK;  // query rows and keys per tile; 4 warps x 8 rows
+static_assert(kFBQ == 32 && kFBK == 32, "the kernel gives each of its 4 warps 8 query rows and each lane one key");
 
 template <int DT>
 __global__ void __launch_bounds__(128) attn_flash_f32_kernel(AttnArgs a) {
@@ -235,40 +237,44 @@ __global__ void __launch_bounds__(128) attn_flash_f32_kernel(AttnArgs a) {
   }
 }
 
-// ------------------------------------------------------------------------------------------ f16 tensor-core flash
-// 64 query rows x 64 keys per tile, 4 warps of 16 rows. Q, K, V tiles are converted to f16 in shared memory;
-// S = Q K^T and P V run on tensor cores with fp32 accumulators. The online softmax is done by the lanes on an
-// fp32 copy of S (lane pair (r, half) owns row r of its warp); the running output stays in fp32 registers
-// (lane owns half a row), so the fragments' register layout is never relied on.
-constexpr int kTBQ = 64, kTBK = 64;
+// ------------------------------------------------------------------------------------------ tensor-core flash
+// 64 query rows x 64 keys per tile, 4 warps of 16 rows. Q, K, V tiles are converted to T (f16 or bf16: the weights'
+// dtype) in shared memory; S = Q K^T and P V run on tensor cores with fp32 accumulators. The online softmax is done
+// by the lanes on an fp32 copy of S (lane pair (r, half) owns row r of its warp); the running output stays in fp32
+// registers (lane owns half a row), so the fragments' register layout is never relied on.
+constexpr int kTBQ = smem::kTBQ, kTBK = smem::kTBK;
+
+template <class T>
+__device__ __forceinline__ T to_tc(float x);
+template <>
+__device__ __forceinline__ __half to_tc<__half>(float x) {
+  return __float2half_rn(x);
+}
+template <>
+__device__ __forceinline__ __nv_bfloat16 to_tc<__nv_bfloat16>(float x) {
+  return __float2bfloat16_rn(x);
+}
 
 template <int D>
 struct WmmaSmem {
-  static constexpr int LDH = D + 8;    // f16 stride of the Q, K, V tiles (multiple of 8, rows 32-byte aligned)
-  static constexpr int LDP = kTBK + 8;  // f16 stride of P
-  static constexpr int LDS = kTBK + 4;  // fp32 stride of S
-  static constexpr int LDO = D + 4;     // fp32 stride of the P V result
-  static constexpr int LDW = LDS > LDO ? LDS : LDO;
-  static constexpr size_t q_off = 0;
-  static constexpr size_t k_off = q_off + size_t(kTBQ) * LDH * 2;
-  static constexpr size_t v_off = k_off + size_t(kTBK) * LDH * 2;
-  static constexpr size_t p_off = v_off + size_t(kTBK) * LDH * 2;
-  static constexpr size_t w_off = p_off + size_t(kTBQ) * LDP * 2;  // per-warp fp32 scratch: S, then P V
-  static constexpr size_t bytes = w_off + size_t(4) * 16 * LDW * 4;
+  static constexpr smem::WmmaFlashLayout L = smem::attn_wmma_layout(D);
+  static constexpr int LDH = L.ldh, LDP = L.ldp, LDS = L.lds, LDO = L.ldo, LDW = L.ldw;
+  static constexpr size_t q_off = L.q_off, k_off = L.k_off, v_off = L.v_off, p_off = L.p_off, w_off = L.w_off;
+  static constexpr size_t bytes = L.bytes;
   static_assert(k_off % 128 == 0 && v_off % 128 == 0 && p_off % 128 == 0 && w_off % 128 == 0, "alignment");
   static_assert((16 * LDW * 4) % 32 == 0, "per-warp scratch alignment");
 };
 
-template <int D>
+template <int D, class T>
 __global__ void __launch_bounds__(128) attn_flash_wmma_kernel(AttnArgs a) {
   using namespace nvcuda;
   using L = WmmaSmem<D>;
   constexpr int LDH = L::LDH, LDP = L::LDP, LDS = L::LDS, LDO = L::LDO, LDW = L::LDW, HALF = D / 2;
   extern __shared__ __align__(128) unsigned char wsm[];
-  __half* Qs = reinterpret_cast<__half*>(wsm + L::q_off);
-  __half* Ks = reinterpret_cast<__half*>(wsm + L::k_off);
-  __half* Vs = reinterpret_cast<__half*>(wsm + L::v_off);
-  __half* Ps = reinterpret_cast<__half*>(wsm + L::p_off);
+  T* Qs = reinterpret_cast<T*>(wsm + L::q_off);
+  T* Ks = reinterpret_cast<T*>(wsm + L::k_off);
+  T* Vs = reinterpret_cast<T*>(wsm + L::v_off);
+  T* Ps = reinterpret_cast<T*>(wsm + L::p_off);
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   float* Ww = reinterpret_cast<float*>(wsm + L::w_off) + warp * 16 * LDW;
   const int h = blockIdx.y, kvh = h / (a.H / a.Hkv);
@@ -278,7 +284,7 @@ __global__ void __launch_bounds__(128) attn_flash_wmma_kernel(AttnArgs a) {
   const int64_t rows = imin(kTBQ, a.n - q0);
   for (int idx = threadIdx.x; idx < kTBQ * D; idx += blockDim.x) {
     const int r = idx / D, c = idx % D;
-    Qs[r * LDH + c] = __float2half_rn(r < rows ? a.q[(q0 + r) * qs + int64_t(h) * D + c] : 0.f);
+    Qs[r * LDH + c] = to_tc<T>(r < rows ? a.q[(q0 + r) * qs + int64_t(h) * D + c] : 0.f);
   }
   const int r = lane >> 1, hf = lane & 1;
   const int64_t i = q0 + warp * 16 + r;
@@ -303,8 +309,8 @@ __global__ void __launch_bounds__(128) attn_flash_wmma_kernel(AttnArgs a) {
         kv = a.k[jj * ks + int64_t(kvh) * D + c];
         vv = a.v[jj * ks + int64_t(kvh) * D + c];
       }
-      Ks[j * LDH + c] = __float2half_rn(kv);
-      Vs[j * LDH + c] = __float2half_rn(vv);
+      Ks[j * LDH + c] = to_tc<T>(kv);
+      Vs[j * LDH + c] = to_tc<T>(vv);
     }
     __syncthreads();
     // S[16 x 64] = Q_w K^T
@@ -314,8 +320,8 @@ __global__ void __launch_bounds__(128) attn_flash_wmma_kernel(AttnArgs a) {
       wmma::fill_fragment(acc, 0.f);
 #pragma unroll
       for (int kk = 0; kk < D / 16; kk++) {
-        wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> fa;
-        wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::col_major> fb;
+        wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> fa;
+        wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> fb;
         wmma::load_matrix_sync(fa, Qs + (warp * 16) * LDH + kk * 16, LDH);
         wmma::load_matrix_sync(fb, Ks + (nb * 16) * LDH + kk * 16, LDH);
         wmma::mma_sync(acc, fa, fb, acc);
@@ -340,7 +346,7 @@ __global__ void __launch_bounds__(128) attn_flash_wmma_kernel(AttnArgs a) {
       float p = 0.f;
       if (valid && jj >= lo && jj <= pos) p = expf(Ww[r * LDS + c] * a.scale - mn);
       sum += p;
-      Ps[(warp * 16 + r) * LDP + c] = __float2half_rn(p);
+      Ps[(warp * 16 + r) * LDP + c] = to_tc<T>(p);
     }
     sum += __shfl_xor_sync(0xffffffffu, sum, 1);
     l = l * alpha + sum;
@@ -352,8 +358,8 @@ __global__ void __launch_bounds__(128) attn_flash_wmma_kernel(AttnArgs a) {
       wmma::fill_fragment(acc, 0.f);
 #pragma unroll
       for (int kk = 0; kk < kTBK / 16; kk++) {
-        wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> fa;
-        wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::row_major> fb;
+        wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> fa;
+        wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> fb;
         wmma::load_matrix_sync(fa, Ps + (warp * 16) * LDP + kk * 16, LDP);
         wmma::load_matrix_sync(fb, Vs + (kk * 16) * LDH + nb * 16, LDH);
         wmma::mma_sync(acc, fa, fb, acc);
@@ -383,23 +389,28 @@ void launch_decode(const AttnArgs& a, cudaStream_t s) {
 
 template <int DT>
 void launch_flash_f32(const AttnArgs& a, cudaStream_t s) {
+  const size_t bytes = smem::attn_flash_f32_bytes(a.d);
+  allow_dynamic_smem(reinterpret_cast<const void*>(attn_flash_f32_kernel<DT>), bytes, "attn_flash_f32");
   const dim3 grid(unsigned((a.n + kFBQ - 1) / kFBQ), unsigned(a.H));
-  attn_flash_f32_kernel<DT><<<grid, 128, flash_f32_smem(a.d), s>>>(a);
+  attn_flash_f32_kernel<DT><<<grid, 128, bytes, s>>>(a);
   check_launch("attention (flash f32)");
 }
 
-template <int D>
+template <int D, class T>
 void launch_flash_wmma(const AttnArgs& a, cudaStream_t s) {
+  const size_t bytes = WmmaSmem<D>::bytes;
+  allow_dynamic_smem(reinterpret_cast<const void*>(attn_flash_wmma_kernel<D, T>), bytes, "attn_flash_wmma");
   const dim3 grid(unsigned((a.n + kTBQ - 1) / kTBQ), unsigned(a.H));
-  attn_flash_wmma_kernel<D><<<grid, 128, WmmaSmem<D>::bytes, s>>>(a);
-  check_launch("attention (flash f16 tensor cores)");
+  attn_flash_wmma_kernel<D, T><<<grid, 128, bytes, s>>>(a);
+  check_launch("attention (flash tensor cores)");
 }
 
-template <int DT>
-void set_f32_smem() {
-  check(cudaFuncSetAttribute(attn_flash_f32_kernel<DT>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                             int(flash_f32_smem(32 * DT))),
-        "cudaFuncSetAttribute (flash f32)");
+template <int D>
+void launch_flash_wmma_typed(const AttnArgs& a, cudaStream_t s) {
+  if (a.tensor_cores == kBF16)
+    launch_flash_wmma<D, __nv_bfloat16>(a, s);
+  else
+    launch_flash_wmma<D, __half>(a, s);
 }
 
 }  // namespace
@@ -407,19 +418,6 @@ void set_f32_smem() {
 int decode_splits(int64_t n, int Hkv, int sm_count) {
   const int64_t want = (int64_t(8) * sm_count + int64_t(Hkv) * n - 1) / (int64_t(Hkv) * n);
   return int(std::max<int64_t>(1, std::min<int64_t>(128, want)));
-}
-
-void init_attention_kernels() {
-  set_f32_smem<1>();
-  set_f32_smem<2>();
-  set_f32_smem<4>();
-  set_f32_smem<8>();
-  check(cudaFuncSetAttribute(attn_flash_wmma_kernel<64>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                             int(WmmaSmem<64>::bytes)),
-        "cudaFuncSetAttribute (flash wmma 64)");
-  check(cudaFuncSetAttribute(attn_flash_wmma_kernel<128>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                             int(WmmaSmem<128>::bytes)),
-        "cudaFuncSetAttribute (flash wmma 128)");
 }
 
 void launch_attention(const AttnArgs& a, cudaStream_t s) {
@@ -435,9 +433,9 @@ void launch_attention(const AttnArgs& a, cudaStream_t s) {
     else
       launch_decode<8>(a, s);
   } else if (a.tensor_cores && d == 128) {
-    launch_flash_wmma<128>(a, s);
+    launch_flash_wmma_typed<128>(a, s);
   } else if (a.tensor_cores && d == 64) {
-    launch_flash_wmma<64>(a, s);
+    launch_flash_wmma_typed<64>(a, s);
   } else if (d <= 32) {
     launch_flash_f32<1>(a, s);
   } else if (d <= 64) {

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/eval_args.h"
+#include "harness/slurm_submit.h"
 #include "harness/unit_status.h"
 #include "harness/work_plan.h"
 
@@ -15,7 +16,7 @@ namespace supra {
 namespace {
 
 std::string hours(const std::optional<double>& seconds) {
-  return seconds ? fmt::format("{:.3f}", *seconds / 3600.0) : std::string("-");
+  return seconds ? fmt::format("{:.3g}", *seconds / 3600.0) : std::string("-");
 }
 
 std::string describe_pieces(const Plan& plan, const PlanUnit& u) {
@@ -42,7 +43,7 @@ void print_plan(const Plan& plan, const std::string& dir) {
   }
   const char* unit = plan.settings.device == "cuda" ? "GPU" : "CPU";
   std::printf("\ntotal: %.0f tokens read, %.0f generated; estimated %s %s-hours\n", tokens, gen,
-              timed ? fmt::format("{:.3f}", secs / 3600.0).c_str() : "-", unit);
+              timed ? fmt::format("{:.3g} ({:.0f} s)", secs / 3600.0, secs).c_str() : "-", unit);
   for (const std::string& n : plan.notes) std::printf("note: %s\n", n.c_str());
 }
 
@@ -81,7 +82,9 @@ void register_status(CLI::App& app) {
     std::map<UnitState, int> count;
     std::printf("| unit | state | host | pid | job | gpu | attempts | started | ended | note |\n"
                 "|---:|---|---|---:|---|---|---:|---|---|---|\n");
-    for (const UnitStatus& s : plan_status(plan, *dir)) {
+    // Where squeue runs, a unit whose worker on another node lost its job reads as failed at once.
+    const auto live = slurm_live_jobs();
+    for (const UnitStatus& s : plan_status(plan, *dir, live ? &*live : nullptr)) {
       count[s.state]++;
       const UnitRecord* r = s.record ? &*s.record : nullptr;
       std::printf("| %ld | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", long(s.unit), unit_state_name(s.state),

@@ -68,6 +68,24 @@ std::set<int64_t> queued_units(const std::string& plan_dir, const SlurmOptions& 
   return out;
 }
 
+}  // namespace
+
+std::optional<std::set<std::string>> slurm_live_jobs(const std::string& squeue) {
+  std::string listed;
+  try {
+    listed = run_capture(squeue + " -h -r -o %i");
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  std::set<std::string> out;
+  std::istringstream in(listed);
+  std::string id;
+  while (in >> id) out.insert(id);
+  return out;
+}
+
+namespace {
+
 std::string sbatch_options(const SlurmOptions& o) {
   std::string s;
   if (!o.partition.empty()) s += " --partition=" + shell_quote(o.partition);
@@ -108,7 +126,8 @@ Submission submit_slurm(const Plan& plan, const std::string& plan_dir_in, const 
   Submission sub;
   if (o.resubmit_failed) {
     const std::set<int64_t> queued = o.dry_run ? std::set<int64_t>{} : queued_units(plan_dir, o);
-    for (const UnitStatus& s : plan_status(plan, plan_dir))
+    const auto live = o.dry_run ? std::nullopt : slurm_live_jobs(o.squeue);
+    for (const UnitStatus& s : plan_status(plan, plan_dir, live ? &*live : nullptr))
       if ((s.state == UnitState::Failed || s.state == UnitState::Pending) && !queued.count(s.unit))
         sub.units.push_back(s.unit);
   } else {

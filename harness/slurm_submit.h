@@ -4,6 +4,8 @@
 // (`--dependency=afterany`). Nothing site-specific is built in: partition, account, time, GPUs and any other sbatch
 // argument come from the options. The job scripts and the sbatch command lines are kept in the plan's slurm/ folder.
 #include <cstdint>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,10 @@ struct Submission {
   std::string array_job, merge_job;  // job ids ("" in a dry run)
   std::vector<std::string> commands;  // the sbatch command lines
 };
+
+// Every job and array task in the Slurm queue ("123", "124_7"), from squeue (which works without accounting);
+// nullopt when squeue cannot be run here.
+std::optional<std::set<std::string>> slurm_live_jobs(const std::string& squeue = "squeue");
 
 Submission submit_slurm(const Plan& plan, const std::string& plan_dir, const SlurmOptions& o);
 

@@ -14,7 +14,8 @@ const char* unit_state_name(UnitState s) {
   return "?";
 }
 
-std::vector<UnitStatus> plan_status(const Plan& plan, const std::string& plan_dir) {
+std::vector<UnitStatus> plan_status(const Plan& plan, const std::string& plan_dir,
+                                    const std::set<std::string>* live_jobs) {
   std::vector<UnitStatus> out;
   for (int64_t k = 0; k < int64_t(plan.units.size()); k++) {
     UnitStatus s;
@@ -38,6 +39,10 @@ std::vector<UnitStatus> plan_status(const Plan& plan, const std::string& plan_di
       } else if (s.record->status == "failed") {
         s.state = UnitState::Failed;
         s.why = s.record->error;
+      } else if (live_jobs && !s.record->job_id.empty() && s.record->holder.host != this_process().host &&
+                 !live_jobs->count(s.record->job_id)) {
+        s.state = UnitState::Failed;
+        s.why = "its Slurm job " + s.record->job_id + " is no longer queued (cancelled, timed out or lost)";
       } else if (holder_alive(s.record->holder)) {
         s.state = UnitState::Running;
       } else {

@@ -3,6 +3,7 @@
 // accounting): done, running (a live worker holds it), failed (its worker recorded an error, or died: on this host
 // its pid is gone, on another its last progress is older than the lease lapse), pending (no worker yet).
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ struct UnitStatus {
   std::string why;             // failed: the recorded error, "killed or lost" or the unreadable shard's message
 };
 
-std::vector<UnitStatus> plan_status(const Plan& plan, const std::string& plan_dir);
+// `live_jobs` (from slurm_live_jobs; null: unknown): a unit held by a worker on another host whose Slurm job is no
+// longer queued is failed at once, instead of after the lease lapse (this host cannot ask the other's kernel).
+std::vector<UnitStatus> plan_status(const Plan& plan, const std::string& plan_dir,
+                                    const std::set<std::string>* live_jobs = nullptr);
 
 }  // namespace supra

@@ -74,6 +74,7 @@ std::string plan_id_of(const PlanSettings& s, const std::vector<PlanUnit>& units
 struct CellCost {
   int64_t n_docs = 0;
   std::vector<double> tokens, gen;
+  double sequences = 0;  // prompts the model reads (a shared context once), for the mean sequence length
 };
 
 // Tokens of a request as the harness will feed them: a context shared by several choices is read once (the scorer
@@ -96,15 +97,22 @@ CellCost cell_cost(const Tokenizer& tok, tasks::Task& task, const PlanSettings& 
       const std::string text = r.parts ? r.parts->prefix + r.parts->document + r.parts->suffix : r.context;
       switch (r.type) {
         case tasks::RequestType::Loglikelihood:
-          if (contexts.insert(text).second) t += std::min(L, count(text));
+          if (contexts.insert(text).second) {
+            t += std::min(L, count(text));
+            c.sequences += 1;
+          }
           t += count(r.continuation);
           break;
-        case tasks::RequestType::LoglikelihoodRolling:
-          t += count(text);
+        case tasks::RequestType::LoglikelihoodRolling: {
+          const double n = count(text);
+          t += n;
+          c.sequences += std::ceil(n / L);  // disjoint windows of L tokens
           break;
+        }
         case tasks::RequestType::GenerateUntil:
           t += std::min(L, count(text));
           g += r.max_gen_toks;
+          c.sequences += 1;
           break;
       }
     }
@@ -114,13 +122,14 @@ CellCost cell_cost(const Tokenizer& tok, tasks::Task& task, const PlanSettings& 
   return c;
 }
 
-// Tokens per second of prefill and decode for a model, mode and device from the store's bench rows (the row of the
-// nearest context length); nullopt when the store has none.
+// Tokens per second of prefill and decode for a model, mode and device from the store's bench rows: the row whose
+// context length is nearest the cell's mean sequence length (what attention costs depend on, not --ctx: a short
+// ARC prompt at --ctx 4096 is read as fast as at 128); nullopt when the store has none.
 struct Rates {
   double prefill = 0, decode = 0;
 };
 std::optional<Rates> bench_rates(const std::string& bench_db, const std::string& model, const std::string& sha,
-                                 const std::string& mode, const std::string& device, int64_t ctx) {
+                                 const std::string& mode, const std::string& device, int64_t length) {
   if (bench_db.empty() || !fs::exists(bench_db)) return std::nullopt;
   Db db = open_store_read_only(bench_db);
   Stmt q(db,
@@ -130,7 +139,7 @@ std::optional<Rates> bench_rates(const std::string& bench_db, const std::string&
   std::optional<Rates> r;
   double best = 0;
   while (q.step()) {
-    const double dist = std::abs(std::log(double(std::max<int64_t>(1, q.i64(2)))) - std::log(double(ctx)));
+    const double dist = std::abs(std::log(double(std::max<int64_t>(1, q.i64(2)))) - std::log(double(length)));
     if (r && dist >= best) continue;
     best = dist;
     r = Rates{q.f64(0), q.is_null(1) ? 0 : q.f64(1)};
@@ -213,7 +222,10 @@ Plan make_plan(const PlanSettings& ps, int64_t target_units, const std::string& 
         Cell c;
         c.cost = cell_cost(*info.tok, *task, ps, ctx);
         c.whole = {int64_t(m), name, ctx, 0, c.cost.n_docs, c.cost.n_docs, 0, 0};
-        c.rates = bench_rates(bench_db, ps.models[m], info.sha, info.mode, ps.device, ctx);
+        double tokens = 0;
+        for (double t : c.cost.tokens) tokens += t;
+        const int64_t mean_len = int64_t(std::clamp(tokens / std::max(1.0, c.cost.sequences), 1.0, double(ctx)));
+        c.rates = bench_rates(bench_db, ps.models[m], info.sha, info.mode, ps.device, mean_len);
         if (c.cost.n_docs > 0) cells.push_back(std::move(c));
       }
   }

@@ -10,7 +10,9 @@
 
 #include <catch2/catch.hpp>
 
+#include "harness/unit_status.h"
 #include "harness/work_plan.h"
+#include "store/store.h"
 #include "scaleout_util.h"
 #include "store_query.h"
 #include "cli_util.h"
@@ -236,4 +238,45 @@ TEST_CASE("submit --dry-run writes a job array and an afterany merge job with on
   std::ifstream in(dir / "slurm" / "work.sh");
   const std::string script((std::istreambuf_iterator<char>(in)), {});
   CHECK_THAT(script, Catch::Contains("work --plan '" + fs::absolute(dir).string() + "' --unit \"$SLURM_ARRAY_TASK_ID\""));
+}
+
+TEST_CASE("a unit held by a live worker is left to it, and one whose Slurm job left the queue reads failed",
+          "[units]") {
+  const fs::path dir = tmp("plan_held");
+  run_ok(with({"plan", "--out", dir.string(), "--units", "2"}, sweep_flags("16", "8")), "plan.log");
+  const supra::Plan plan = supra::read_plan(dir.string());
+  const fs::path shard = supra::shard_file(dir.string(), 0);
+  { supra::Store s(shard.string()); }  // an empty shard of the current schema
+  // A live process on this host holds unit 0 (a child that sleeps; no recorded process start: judged by its pid).
+  const pid_t holder = fork();
+  if (holder == 0) {
+    execlp("sleep", "sleep", "60", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  exec_sql(shard, fmt::format("INSERT INTO work_units(plan_id, unit, plan_json, status, host, pid, proc_start, job_id, "
+                              "gpu, attempts, started_at, heartbeat_at) VALUES ('{}', 0, '{{}}', 'running', '{}', {}, "
+                              "'', '77_0', '3', 1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+                              plan.id, host, holder));
+  std::string out;
+  CHECK(run_cli({"work", "--plan", dir.string(), "--unit", "0", "--threads", "1"}, out, tmp("w.log").string()) != 0);
+  CHECK_THAT(out, Catch::Contains(fmt::format("unit 0 of plan {} is being run by pid {} on host {}", plan.id, holder,
+                                              host)) &&
+                      Catch::Contains("(job 77_0)"));
+  CHECK(shard_docs(shard) == 0);
+  const auto running = supra::plan_status(plan, dir.string());
+  CHECK(running.at(0).state == supra::UnitState::Running);
+  CHECK(running.at(0).record->gpu == "3");
+  CHECK(running.at(1).state == supra::UnitState::Pending);
+  kill(holder, SIGKILL);
+  wait_exit(holder);
+
+  // Held from another host: live by its heartbeat, unless the Slurm queue no longer has its job.
+  exec_sql(shard, "UPDATE work_units SET host = 'another-node', heartbeat_at = '" + supra::now_utc() + "'");
+  const std::set<std::string> queued = {"77_0"}, gone = {"78_1"};
+  CHECK(supra::plan_status(plan, dir.string(), &queued).at(0).state == supra::UnitState::Running);
+  const auto lost = supra::plan_status(plan, dir.string(), &gone).at(0);
+  CHECK(lost.state == supra::UnitState::Failed);
+  CHECK_THAT(lost.why, Catch::Contains("Slurm job 77_0 is no longer queued"));
 }

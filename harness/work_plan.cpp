@@ -189,24 +189,22 @@ std::vector<std::pair<int64_t, int64_t>> split_cell(const std::vector<double>& c
   return out;
 }
 
-}  // namespace
+// A cell of the sweep with the cost of each of its documents and the model's bench rates, when known.
+struct Cell {
+  PlanPiece whole;
+  CellCost cost;
+  std::optional<Rates> rates;
+};
 
-Plan make_plan(const PlanSettings& ps, int64_t target_units, const std::string& bench_db) {
-  if (ps.models.empty() || ps.tasks.empty()) fail("plan: --models and --tasks must name at least one each");
-  if (ps.batch <= 0) fail("--batch: must be positive, got {}", ps.batch);
-  Plan plan;
-  plan.settings = ps;
-  struct Cell {
-    PlanPiece whole;
-    CellCost cost;
-    std::optional<Rates> rates;
-  };
-  std::vector<Cell> cells;
+// Every cell of the sweep (models x context lengths x tasks, in sweep order) with its cost; cells without
+// documents are left out.
+std::vector<Cell> estimate_cells(const PlanSettings& ps, const std::string& bench_db) {
   bool have_bench = false;
   if (!bench_db.empty() && fs::exists(bench_db)) {
     Db db = open_store_read_only(bench_db);
     have_bench = db.query_int("SELECT count(*) FROM bench_results").value_or(0) > 0;
   }
+  std::vector<Cell> cells;
   for (size_t m = 0; m < ps.models.size(); m++) {
     const ModelInfo info = model_info(ps, ps.models[m], have_bench);
     std::vector<int64_t> ctxs = ps.ctxs;
@@ -229,34 +227,35 @@ Plan make_plan(const PlanSettings& ps, int64_t target_units, const std::string& 
         if (c.cost.n_docs > 0) cells.push_back(std::move(c));
       }
   }
-  double total = 0;
-  for (const Cell& c : cells)
-    for (int64_t d = 0; d < c.cost.n_docs; d++) total += c.cost.tokens[size_t(d)] + c.cost.gen[size_t(d)];
-  const int64_t n_target = target_units > 0 ? target_units : int64_t(cells.size());
-  const double target = total / double(std::max<int64_t>(1, n_target));
+  return cells;
+}
 
-  auto piece_of = [&](const Cell& c, int64_t lo, int64_t hi) {
-    PlanPiece p = c.whole;
-    p.doc_lo = lo;
-    p.doc_hi = hi;
-    for (int64_t d = lo; d < hi; d++) {
-      p.tokens += c.cost.tokens[size_t(d)];
-      p.gen_tokens += c.cost.gen[size_t(d)];
-    }
-    return p;
-  };
+PlanPiece piece_of(const Cell& c, int64_t lo, int64_t hi) {
+  PlanPiece p = c.whole;
+  p.doc_lo = lo;
+  p.doc_hi = hi;
+  for (int64_t d = lo; d < hi; d++) {
+    p.tokens += c.cost.tokens[size_t(d)];
+    p.gen_tokens += c.cost.gen[size_t(d)];
+  }
+  return p;
+}
+
+// Adds a piece to a unit with its estimated seconds; false when the cell's rates cannot time it.
+bool add_piece(PlanUnit& u, const PlanPiece& p, const std::optional<Rates>& r) {
+  u.pieces.push_back(p);
+  u.tokens += p.tokens;
+  u.gen_tokens += p.gen_tokens;
+  if (!r || (p.gen_tokens > 0 && r->decode <= 0)) return false;
+  u.seconds = u.seconds.value_or(0) + p.tokens / r->prefill + (p.gen_tokens > 0 ? p.gen_tokens / r->decode : 0);
+  return true;
+}
+
+// Units of about `target` cost: a cell over 1.25 x target split at batch boundaries into ceil(cost / target) pieces,
+// each its own unit; smaller cells packed, in order, into the open unit of the same model while it stays under
+// 1.25 x target. Returns whether every unit could be timed.
+bool pack_units(const std::vector<Cell>& cells, double target, int64_t batch, std::vector<PlanUnit>& units) {
   bool all_timed = true;
-  auto add_to = [&](PlanUnit& u, const PlanPiece& p, const std::optional<Rates>& r) {
-    u.pieces.push_back(p);
-    u.tokens += p.tokens;
-    u.gen_tokens += p.gen_tokens;
-    if (r && (p.gen_tokens == 0 || r->decode > 0)) {
-      const double s = p.tokens / r->prefill + (p.gen_tokens > 0 ? p.gen_tokens / r->decode : 0);
-      u.seconds = u.seconds.value_or(0) + s;
-    } else {
-      all_timed = false;
-    }
-  };
   std::optional<size_t> open_unit;  // the unit small cells of the current model are packed into
   for (const Cell& c : cells) {
     std::vector<double> cost(size_t(c.cost.n_docs));
@@ -264,27 +263,43 @@ Plan make_plan(const PlanSettings& ps, int64_t target_units, const std::string& 
     for (size_t d = 0; d < cost.size(); d++) cell_total += cost[d] = c.cost.tokens[d] + c.cost.gen[d];
     if (cell_total > target * 1.25) {
       const int64_t k = int64_t(std::ceil(cell_total / target));
-      for (const auto& [lo, hi] : split_cell(cost, ps.batch, k)) {
+      for (const auto& [lo, hi] : split_cell(cost, batch, k)) {
         PlanUnit u;
-        add_to(u, piece_of(c, lo, hi), c.rates);
-        plan.units.push_back(std::move(u));
+        all_timed = add_piece(u, piece_of(c, lo, hi), c.rates) && all_timed;
+        units.push_back(std::move(u));
       }
       continue;
     }
     const PlanPiece p = piece_of(c, 0, c.cost.n_docs);
     if (open_unit) {
-      PlanUnit& u = plan.units[*open_unit];
+      PlanUnit& u = units[*open_unit];
       if (u.pieces.back().model == p.model && u.tokens + u.gen_tokens + cell_total <= target * 1.25) {
-        add_to(u, p, c.rates);
+        all_timed = add_piece(u, p, c.rates) && all_timed;
         continue;
       }
     }
     PlanUnit u;
-    add_to(u, p, c.rates);
-    plan.units.push_back(std::move(u));
-    open_unit = plan.units.size() - 1;
+    all_timed = add_piece(u, p, c.rates) && all_timed;
+    units.push_back(std::move(u));
+    open_unit = units.size() - 1;
   }
-  if (!all_timed) {
+  return all_timed;
+}
+
+}  // namespace
+
+Plan make_plan(const PlanSettings& ps, int64_t target_units, const std::string& bench_db) {
+  if (ps.models.empty() || ps.tasks.empty()) fail("plan: --models and --tasks must name at least one each");
+  if (ps.batch <= 0) fail("--batch: must be positive, got {}", ps.batch);
+  Plan plan;
+  plan.settings = ps;
+  const std::vector<Cell> cells = estimate_cells(ps, bench_db);
+  double total = 0;
+  for (const Cell& c : cells)
+    for (int64_t d = 0; d < c.cost.n_docs; d++) total += c.cost.tokens[size_t(d)] + c.cost.gen[size_t(d)];
+  const int64_t n_target = target_units > 0 ? target_units : int64_t(cells.size());
+  const double target = total / double(std::max<int64_t>(1, n_target));
+  if (!pack_units(cells, target, ps.batch, plan.units)) {
     for (PlanUnit& u : plan.units) u.seconds.reset();
     plan.notes.push_back(fmt::format(
         "no time estimate: {} has no bench figures for every model at {} (run `supra-eval bench --model M "
@@ -292,8 +307,10 @@ Plan make_plan(const PlanSettings& ps, int64_t target_units, const std::string& 
         bench_db.empty() ? std::string("no store") : bench_db, ps.device, ps.device,
         bench_db.empty() ? std::string("results.sqlite") : bench_db));
   } else {
-    plan.notes.push_back(fmt::format("time estimated from the bench_results of {} (batch 1, nearest context length)",
-                                     bench_db));
+    plan.notes.push_back(fmt::format(
+        "time estimated from the bench_results of {} (batch 1, the context length nearest each cell's mean "
+        "sequence length)",
+        bench_db));
   }
   plan.id = plan_id_of(plan.settings, plan.units);
   return plan;

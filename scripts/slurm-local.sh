@@ -64,7 +64,8 @@ start() {
   node=$(slurmd -C | head -n 1)
   [[ "$node" == NodeName=$host* ]] || cannot "slurmd -C printed '$node', not a node line for $host"
   if [ "$gpus" -gt 0 ]; then
-    for i in $(seq 0 $((gpus - 1))); do touch "$dir/dev/gpu$i"; done
+    # Stand-in device files: Slurm wants character devices; /dev/null is one every container has.
+    for i in $(seq 0 $((gpus - 1))); do ln -sfn /dev/null "$dir/dev/gpu$i"; done
     echo "Name=gpu File=$dir/dev/gpu[0-$((gpus - 1))]" > "$dir/gres.conf"
     gres=" Gres=gpu:$gpus"
   fi

@@ -29,8 +29,8 @@ std::string describe_pieces(const Plan& plan, const PlanUnit& u) {
 }
 
 void print_plan(const Plan& plan, const std::string& dir) {
-  std::printf("plan %s in %s: %zu units\n\n| unit | tokens | generated | est. hours | pieces |\n|---:|---:|---:|---:|---|\n",
-              plan.id.c_str(), dir.c_str(), plan.units.size());
+  std::printf("plan %s in %s: %zu units\n\n", plan.id.c_str(), dir.c_str(), plan.units.size());
+  std::printf("| unit | tokens | generated | est. hours | pieces |\n|---:|---:|---:|---:|---|\n");
   double tokens = 0, gen = 0, secs = 0;
   bool timed = true;
   for (size_t k = 0; k < plan.units.size(); k++) {

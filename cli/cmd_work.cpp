@@ -49,7 +49,9 @@ void register_work(CLI::App& app) {
       return;
     }
     switch (run_unit(plan, *dir, *unit, *o)) {
-      case UnitResult::Ran: std::fprintf(stderr, "work: unit %ld of plan %s finished\n", long(*unit), plan.id.c_str()); break;
+      case UnitResult::Ran:
+        std::fprintf(stderr, "work: unit %ld of plan %s finished\n", long(*unit), plan.id.c_str());
+        break;
       case UnitResult::AlreadyFinished:
         std::fprintf(stderr, "work: unit %ld of plan %s was already finished\n", long(*unit), plan.id.c_str());
         break;
@@ -64,7 +66,8 @@ void register_merge(CLI::App& app) {
   auto shards = std::make_shared<std::vector<std::string>>();
   auto* cmd = app.add_subcommand("merge", "merge the shards of a plan into one store, metrics computed from samples");
   cmd->add_option("--into", *into, "the store to merge into (created when absent)")->required();
-  cmd->add_option("--plan", *dir, "the plan's folder (its shards/unit-*.sqlite are merged, with any shard files named)");
+  cmd->add_option("--plan", *dir,
+                  "the plan's folder (its shards/unit-*.sqlite are merged, with any shard files named)");
   cmd->add_option("shards", *shards, "shard files");
   cmd->callback([into, dir, shards] {
     if (dir->empty() && shards->empty()) fail("merge: give --plan DIR or shard files");

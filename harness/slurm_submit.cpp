@@ -1,5 +1,7 @@
 #include "harness/slurm_submit.h"
 
+#include <sys/wait.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -30,8 +32,10 @@ std::string run_capture(const std::string& cmd) {
   std::string out;
   char buf[512];
   while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  const int rc = pclose(p);
-  if (rc != 0) fail("`{}` failed (exit status {}): {}", cmd, rc, out);
+  const int status = pclose(p);
+  if (status != 0)
+    fail("`{}` failed (exit status {}): {}", cmd, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+         out);
   return out;
 }
 
@@ -87,7 +91,8 @@ std::optional<std::set<std::string>> slurm_live_jobs(const std::string& squeue) 
 namespace {
 
 std::string sbatch_options(const SlurmOptions& o) {
-  std::string s;
+  // One worker process per job: a task count Slurm also needs to honour --gpus-per-task.
+  std::string s = " --ntasks=1";
   if (!o.partition.empty()) s += " --partition=" + shell_quote(o.partition);
   if (!o.account.empty()) s += " --account=" + shell_quote(o.account);
   if (!o.time.empty()) s += " --time=" + shell_quote(o.time);

@@ -32,7 +32,8 @@ inline std::string results_dump(const std::filesystem::path& db) {
     out += fmt::format("metric {} {} {} {} {} {}\n", m.text(0), m.text(1), real(m, 2), real(m, 3), m.i64(4), m.text(5));
   Stmt s(h,
          "SELECT r.run_key, s.doc, s.request, s.type, s.n_input, s.n_kept, s.n_dropped, s.logprob, s.is_greedy, "
-         "s.generated, s.truncation FROM samples s JOIN runs r ON r.id = s.run_id ORDER BY r.run_key, s.doc, s.request");
+         "s.generated, s.truncation FROM samples s JOIN runs r ON r.id = s.run_id "
+         "ORDER BY r.run_key, s.doc, s.request");
   while (s.step())
     out += fmt::format("sample {} {} {} {} {} {} {} {} {} {} {}\n", s.text(0), s.i64(1), s.i64(2), s.text(3), s.i64(4),
                        s.i64(5), s.i64(6), real(s, 7), s.is_null(8) ? -1 : s.i64(8), s.is_null(9) ? "NULL" : s.text(9),

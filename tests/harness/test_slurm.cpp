@@ -37,7 +37,9 @@ struct LocalSlurm {
   bool up = false;
   std::string why;
   explicit LocalSlurm(const fs::path& dir) {
-    env = fmt::format("SUPRA_SLURM_DIR='{}' SUPRA_SLURM_PORT={} ", dir.string(), 20000 + (getpid() % 4000) * 2);
+    // Two stand-in GPUs (gres.conf over /dev/null links): Slurm hands each array task one as CUDA_VISIBLE_DEVICES.
+    env = fmt::format("SUPRA_SLURM_DIR='{}' SUPRA_SLURM_PORT={} SUPRA_SLURM_GPUS=2 ", dir.string(),
+                      20000 + (getpid() % 4000) * 2);
     const int rc = shell(env + "bash " SUPRA_SOURCE_DIR "/scripts/slurm-local.sh start", why);
     up = rc == 0;
     if (rc != 0 && rc != 3) FAIL("slurm-local.sh start failed (exit " << rc << "): " << why);
@@ -94,8 +96,9 @@ TEST_CASE("slurm: a sweep as a job array, one task scancelled mid-unit and resub
   REQUIRE(plan.units.size() >= 8);
 
   const auto t0 = std::chrono::steady_clock::now();
-  REQUIRE(run_cli({"submit", "--plan", dir.string(), "--slurm", "--max-parallel", "2", "--threads", "1"}, out,
-                  (root / "submit.log").string()) == 0);
+  REQUIRE(run_cli({"submit", "--plan", dir.string(), "--slurm", "--max-parallel", "2", "--threads", "1",
+                   "--gpus-per-task", "1"},
+                  out, (root / "submit.log").string()) == 0);
   INFO(out);
   const auto [array, merge] = submitted_jobs(out);
 
@@ -139,8 +142,9 @@ TEST_CASE("slurm: a sweep as a job array, one task scancelled mid-unit and resub
   REQUIRE(run_cli({"status", "--plan", dir.string()}, out, (root / "status.log").string()) == 0);
   CHECK_THAT(out, Catch::Contains(fmt::format("{} done, 0 running, 1 failed, 0 pending", plan.units.size() - 1)));
 
-  REQUIRE(run_cli({"submit", "--plan", dir.string(), "--slurm", "--resubmit-failed", "--threads", "1"}, out,
-                  (root / "resubmit.log").string()) == 0);
+  REQUIRE(run_cli({"submit", "--plan", dir.string(), "--slurm", "--resubmit-failed", "--threads", "1",
+                   "--gpus-per-task", "1"},
+                  out, (root / "resubmit.log").string()) == 0);
   CHECK_THAT(out, Catch::Contains(fmt::format(": 1 units as array job")) &&
                       Catch::Contains(fmt::format("(units {})", killed)));
   const auto [array2, merge2] = submitted_jobs(out);
@@ -152,6 +156,14 @@ TEST_CASE("slurm: a sweep as a job array, one task scancelled mid-unit and resub
   REQUIRE(run_cli({"status", "--plan", dir.string()}, out, (root / "status.log").string()) == 0);
   CHECK_THAT(out, Catch::Contains(fmt::format("{} done, 0 running", plan.units.size())));
   CHECK(query_int(supra::shard_file(dir.string(), killed), "SELECT attempts FROM work_units") == 2);
+  // Each unit records its Slurm job (array_task) and the GPU Slurm gave it.
+  for (int64_t k = 0; k < int64_t(plan.units.size()); k++) {
+    const fs::path shard = supra::shard_file(dir.string(), k);
+    INFO("unit " << k);
+    CHECK(query_int(shard, "SELECT count(*) FROM work_units WHERE gpu IN ('0', '1')") == 1);
+    CHECK(query_int(shard, fmt::format("SELECT count(*) FROM work_units WHERE job_id = '{}_{}'",
+                                       k == killed ? array2 : array, k)) == 1);
+  }
   REQUIRE(fs::exists(merged));
   std::vector<std::string> ref_args = {"sweep", "--db", ref.string()};
   ref_args.insert(ref_args.end(), flags.begin(), flags.end());

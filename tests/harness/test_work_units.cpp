@@ -208,7 +208,8 @@ TEST_CASE("a worker SIGKILLed mid-unit is run again: no sample lost or doubled, 
 
 TEST_CASE("sweep --workers 2 writes the store a one-process sweep writes", "[units]") {
   const fs::path db = tmp("workers.sqlite"), ref = tmp("workers_ref.sqlite");
-  const std::string out = run_ok(with({"sweep", "--workers", "2", "--db", db.string()}, sweep_flags("24", "8")), "w.log");
+  const std::string out =
+      run_ok(with({"sweep", "--workers", "2", "--db", db.string()}, sweep_flags("24", "8")), "w.log");
   CHECK_THAT(out, Catch::Contains("| arc_easy | 256 | acc |"));
   CHECK_THAT(out, Catch::Contains("2 workers"));
   run_ok(with({"sweep", "--db", ref.string()}, sweep_flags("24", "8")), "ref.log");
@@ -233,11 +234,13 @@ TEST_CASE("submit --dry-run writes a job array and an afterany merge job with on
                 "--time", "02:00:00", "--gpus-per-task", "1", "--max-parallel", "3", "--extra", "--qos=high"},
                "s2.log");
   CHECK_THAT(out, Catch::Contains("--array=0-" + n + "%3"));
-  CHECK_THAT(out, Catch::Contains("--partition='gpu' --account='lab' --time='02:00:00' --gpus-per-task='1' --qos=high"));
+  CHECK_THAT(out, Catch::Contains("--ntasks=1 --partition='gpu' --account='lab' --time='02:00:00' "
+                                  "--gpus-per-task='1' --qos=high"));
   CHECK_THAT(out, Catch::Contains("--dependency=afterany:"));
   std::ifstream in(dir / "slurm" / "work.sh");
   const std::string script((std::istreambuf_iterator<char>(in)), {});
-  CHECK_THAT(script, Catch::Contains("work --plan '" + fs::absolute(dir).string() + "' --unit \"$SLURM_ARRAY_TASK_ID\""));
+  CHECK_THAT(script,
+             Catch::Contains("work --plan '" + fs::absolute(dir).string() + "' --unit \"$SLURM_ARRAY_TASK_ID\""));
 }
 
 TEST_CASE("a unit held by a live worker is left to it, and one whose Slurm job left the queue reads failed",

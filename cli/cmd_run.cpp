@@ -1,6 +1,7 @@
 // supra-eval run | sweep | tasks: evaluate models on tasks at context lengths, every result into the store.
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <cstdio>
 #include <optional>
 #include <thread>
@@ -10,66 +11,17 @@
 #include "core/error.h"
 #include "cli/commands.h"
 #include "cli/engine_options.h"
+#include "cli/eval_args.h"
+#include "harness/local_workers.h"
+#include "harness/merge.h"
 #include "harness/task_catalog.h"
+#include "harness/work_plan.h"
 #include "harness/task_runner.h"
 #include "tasks/task.h"
 
 namespace supra {
 
 namespace {
-
-struct EvalArgs {
-  EngineOptions eng;
-  std::string tasks, ctx, db = "results.sqlite", data_root, truncation;
-  int shots = -1, batch = 32;
-  int64_t limit = -1;
-  uint64_t seed = 1234;
-  bool add_bos = false, take_over = false;
-
-  void add_to(CLI::App& cmd) {
-    cmd.add_option("--tasks", tasks, "comma-separated task names (see `supra-eval tasks`)")->required();
-    cmd.add_option("--shots", shots, "few-shot examples (default: each task's paper setting: MMLU 5, others 0)");
-    cmd.add_option("--limit", limit, "evaluate only the first N documents of each task");
-    cmd.add_option("--seed", seed, "few-shot sampling seed (lm-eval's fewshot_seed)");
-    cmd.add_option("--batch", batch, "documents per batch (each batch is committed to the store)")
-        ->check(CLI::PositiveNumber);
-    cmd.add_option("--db", db, "SQLite results store");
-    cmd.add_option("--data", data_root,
-                   "dataset root (default: the bundled datasets/data); SCROLLS tasks read <root>/<task>/validation.jsonl");
-    cmd.add_option("--truncation", truncation,
-                   "left | doc_end | middle: how long documents are cut to fit --ctx (default: each task's own: "
-                   "doc_end for SCROLLS-style tasks, left otherwise); recorded with every run");
-    cmd.add_flag("--add-bos", add_bos, "prepend BOS to every request (lm-eval's add_bos_token; off by default)");
-    cmd.add_flag("--take-over", take_over,
-                 "resume a run whose lease names a process on another host that you know is dead (one on this host "
-                 "is checked by its pid and taken over without this flag)");
-  }
-};
-
-std::vector<std::string> split_names(const std::string& s, const char* option) {
-  std::vector<std::string> out;
-  size_t a = 0;
-  while (a <= s.size()) {
-    size_t b = s.find(',', a);
-    if (b == std::string::npos) b = s.size();
-    std::string item = s.substr(a, b - a);
-    while (!item.empty() && item.front() == ' ') item.erase(item.begin());
-    while (!item.empty() && item.back() == ' ') item.pop_back();
-    if (!item.empty()) out.push_back(item);
-    a = b + 1;
-  }
-  if (out.empty()) fail("{}: expected a comma-separated list, got '{}'", option, s);
-  return out;
-}
-
-// Empty when --ctx was not given: each model then runs at its own training context.
-std::vector<int64_t> parse_ctx(const std::string& s) {
-  if (s.empty()) return {};
-  auto v = parse_int_list(s, "--ctx");
-  for (auto c : v)
-    if (c <= 0) fail("--ctx: context lengths must be positive integers, got {}", c);
-  return v;
-}
 
 void print_summary(const std::vector<RunOutcome>& outs) {
   std::printf("\n| model | mode | task | ctx | metric | value | stderr | n |\n|---|---|---|---:|---|---:|---:|---:|\n");
@@ -162,6 +114,37 @@ void evaluate_model(const EvalArgs& a, const EngineOptions& eng, std::vector<int
   for (auto& o : done) outs.push_back(std::move(*o));
 }
 
+// `sweep --workers N`: the sweep planned into about 2N units (or the plan already in the folder, resumed), run by N
+// local workers, merged into --db; the summary is read back from the merged store.
+void sweep_with_workers(const EvalArgs& a, const std::string& models, int workers, const std::string& dir,
+                        const std::string& gpus) {
+  const PlanSettings settings = plan_settings(a, a.eng, models);
+  Plan plan;
+  if (std::filesystem::exists(plan_file(dir))) {
+    plan = read_plan(dir);  // resumed: its finished units are kept
+    if (plan.settings.to_json() != settings.to_json())
+      fail("{}: holds a plan of another sweep; remove the folder or pass another --plan-dir", plan_file(dir));
+  } else {
+    const int64_t cells = int64_t(settings.models.size() * std::max<size_t>(1, settings.ctxs.size()) *
+                                  settings.tasks.size());
+    plan = make_plan(settings, std::max<int64_t>(cells, 2 * int64_t(workers)), "");
+    write_plan(plan, dir);
+  }
+  std::fprintf(stderr, "sweep: plan %s, %zu units, %d workers (%s)\n", plan.id.c_str(), plan.units.size(), workers,
+               dir.c_str());
+  LocalWorkersOptions o;
+  o.workers = workers;
+  o.threads = a.eng.threads;
+  if (!gpus.empty()) o.gpus = split_names(gpus, "--gpus");
+  o.supra_bin = this_binary();
+  const int failed = run_local_workers(dir, o);
+  if (failed > 0) std::fprintf(stderr, "sweep: %d worker(s) ended with an error\n", failed);
+  const MergeResult m = merge_shards(a.db, {}, dir);
+  std::fprintf(stderr, "sweep: merged %ld units of plan %s into %s (%ld new documents)\n", long(m.units),
+               m.plan_id.c_str(), a.db.c_str(), long(m.new_docs));
+  print_summary(m.cells);
+}
+
 }  // namespace
 
 void register_run(CLI::App& app) {
@@ -188,7 +171,20 @@ void register_sweep(CLI::App& app) {
       ->required();
   cmd->add_option("--ctx", a->ctx,
                   "context lengths, e.g. 128,256,512,1024 (default: each model's own training context)");
-  cmd->callback([a, models] {
+  auto workers = std::make_shared<int>(0);
+  auto plan_dir = std::make_shared<std::string>();
+  auto gpus = std::make_shared<std::string>();
+  cmd->add_option("--workers", *workers,
+                  "run the sweep as work units with N local worker processes (each with --threads, or one of "
+                  "--gpus), then merge them into --db")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--plan-dir", *plan_dir, "with --workers: the plan's folder (default: <db>.units)");
+  cmd->add_option("--gpus", *gpus, "with --workers: one CUDA_VISIBLE_DEVICES value per worker, e.g. 0,1,2,3");
+  cmd->callback([a, models, workers, plan_dir, gpus] {
+    if (*workers > 0) {
+      sweep_with_workers(*a, *models, *workers, plan_dir->empty() ? a->db + ".units" : *plan_dir, *gpus);
+      return;
+    }
     const auto ctxs = parse_ctx(a->ctx);
     std::vector<RunOutcome> outs;
     for (const auto& m : split_names(*models, "--models")) {

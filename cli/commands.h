@@ -17,5 +17,10 @@ void register_metric(CLI::App& app);
 void register_convert(CLI::App& app);
 void register_sample(CLI::App& app);
 void register_uptrain(CLI::App& app);
+void register_plan(CLI::App& app);
+void register_work(CLI::App& app);
+void register_merge(CLI::App& app);
+void register_submit(CLI::App& app);
+void register_status(CLI::App& app);
 
 }  // namespace supra

@@ -22,6 +22,11 @@ int main(int argc, char** argv) {
   supra::register_convert(app);
   supra::register_sample(app);
   supra::register_uptrain(app);
+  supra::register_plan(app);
+  supra::register_work(app);
+  supra::register_merge(app);
+  supra::register_submit(app);
+  supra::register_status(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -206,8 +206,8 @@ std::vector<DocResult> run_docs(EngineSession& s, Scorer& scorer, tasks::Task& t
   return docs;
 }
 
-// The run's metrics, aggregated from the store (a resumed run aggregates exactly the rows an uninterrupted one would),
-// then the task's derived ones.
+}  // namespace
+
 std::vector<MetricRow> aggregate_run(Store& store, int64_t run_id, const tasks::Task& task, int64_t n_docs) {
   std::vector<MetricRow> out;
   const auto values = store.doc_metrics(run_id);
@@ -231,8 +231,6 @@ std::vector<MetricRow> aggregate_run(Store& store, int64_t run_id, const tasks::
   return out;
 }
 
-}  // namespace
-
 RunOutcome run_task(Store& store, EngineSession& s, tasks::Task& task, const RunSettings& st) {
   const auto t0 = std::chrono::steady_clock::now();
   if (st.ctx <= 0) fail("--ctx: context lengths must be positive, got {}", st.ctx);
@@ -251,6 +249,10 @@ RunOutcome run_task(Store& store, EngineSession& s, tasks::Task& task, const Run
   ts.count_tokens = [&tok](std::string_view text) { return int64_t(tok.encode(text).size()); };
   task.configure(ts);
   const int64_t n_docs = st.limit >= 0 ? std::min(st.limit, task.size()) : task.size();
+  const int64_t lo = st.doc_lo, hi = st.doc_hi < 0 ? n_docs : st.doc_hi;
+  if (lo < 0 || lo > hi || hi > n_docs)
+    fail("{}: documents [{}, {}) asked, but the run has {} documents", task.name(), lo, hi, n_docs);
+  const bool whole_run = lo == 0 && hi == n_docs;
 
   RunOutcome o;
   o.key = run_key(s, task, st, ts, policy);
@@ -266,7 +268,7 @@ RunOutcome run_task(Store& store, EngineSession& s, tasks::Task& task, const Run
 
   // One writer per run: the lease is checked and refreshed with every batch and dropped when the run finishes, or
   // here on any error; a killed process leaves a lease naming a dead pid, which the next run takes over.
-  const Store::Lease lease = store.acquire_lease(o.run_id, 0, n_docs, k.summary(), st.take_over);
+  const Store::Lease lease = store.acquire_lease(o.run_id, lo, hi, k.summary(), st.take_over);
   struct Release {
     Store& store;
     int64_t run_id;
@@ -280,12 +282,12 @@ RunOutcome run_task(Store& store, EngineSession& s, tasks::Task& task, const Run
   // Read after taking the lease: a run taken over continues from what its last owner committed.
   const std::set<int64_t> done = store.finished_docs(o.run_id);
   std::vector<int64_t> pending;
-  for (int64_t d = 0; d < n_docs; d++)
+  for (int64_t d = lo; d < hi; d++)
     if (!done.count(d)) pending.push_back(d);
 
   Scorer scorer(*s.model, ScorerOptions{st.ctx, 512, 32});
-  int64_t finished = int64_t(done.size());
-  Progress progress(fmt::format("{} {} ctx {}", task.name(), k.mode, st.ctx), n_docs, finished);
+  int64_t finished = (hi - lo) - int64_t(pending.size());
+  Progress progress(fmt::format("{} {} ctx {}", task.name(), k.mode, st.ctx), hi - lo, finished);
   for (size_t b0 = 0; b0 < pending.size(); b0 += size_t(st.batch_docs)) {
     const size_t b1 = std::min(pending.size(), b0 + size_t(st.batch_docs));
     const std::vector<int64_t> batch(pending.begin() + long(b0), pending.begin() + long(b1));
@@ -297,9 +299,11 @@ RunOutcome run_task(Store& store, EngineSession& s, tasks::Task& task, const Run
   }
   if (!st.quiet) progress.finish();
 
-  o.metrics = aggregate_run(store, o.run_id, task, n_docs);
-  store.finish_run(o.run_id, o.metrics);  // drops the lease in the same transaction
-  release.held = false;
+  if (whole_run) {
+    o.metrics = aggregate_run(store, o.run_id, task, n_docs);
+    store.finish_run(o.run_id, o.metrics);  // drops the lease in the same transaction
+    release.held = false;
+  }
   o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return o;
 }

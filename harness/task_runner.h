@@ -24,6 +24,9 @@ struct RunSettings {
   std::string dtype;          // weight dtype as computed (recorded)
   bool quiet = false;         // no progress line
   bool take_over = false;     // take the run over even from a lease that looks live (the user knows it is dead)
+  // A work unit's piece: only documents [doc_lo, doc_hi) of the run (doc_hi -1: to the end). A piece that is not
+  // the whole run leases just its range and stores no metrics: `merge` aggregates them once every piece is in.
+  int64_t doc_lo = 0, doc_hi = -1;
 };
 
 struct RunOutcome {
@@ -37,5 +40,10 @@ struct RunOutcome {
 // Holds the run's lease (Store::acquire_lease) while it computes: throws RunBusy, before any work, when another
 // live process is writing the same run key; takes over the lease of a dead one (with a note on stderr) and resumes.
 RunOutcome run_task(Store& store, EngineSession& session, tasks::Task& task, const RunSettings& settings);
+
+// A run's metrics from the per-document values in the store (in document order, so a resumed or merged run gets
+// exactly the numbers of an uninterrupted one), then the task's derived metrics. The one place run and merge
+// aggregate.
+std::vector<MetricRow> aggregate_run(Store& store, int64_t run_id, const tasks::Task& task, int64_t n_docs);
 
 }  // namespace supra

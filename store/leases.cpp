@@ -100,6 +100,21 @@ bool is_alive(const LeaseHolder& h) {
 
 }  // namespace
 
+LeaseHolder this_process() {
+  LeaseHolder h;
+  h.host = self().host;
+  h.pid = self().pid;
+  h.proc_start = self().proc_start;
+  h.same_host = true;
+  return h;
+}
+
+bool holder_alive(const LeaseHolder& h) {
+  LeaseHolder judged = h;
+  judged.same_host = h.host == self().host;
+  return is_alive(judged);
+}
+
 std::string LeaseHolder::describe() const {
   return fmt::format("pid {} on host {} since {} (last progress {})", pid, host, started_at, heartbeat_at);
 }

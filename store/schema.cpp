@@ -119,6 +119,30 @@ DROP TABLE IF EXISTS report_ref_effective_tasks; DROP TABLE IF EXISTS report_ref
 DROP TABLE IF EXISTS report_ref_paper_values;
 )sql";
 
+// Version 6: scale-out work units (supra-eval plan | work | merge). A worker runs one unit of a plan into its own
+// shard file and records itself on the unit: who (host, pid, process start, Slurm job id, CUDA_VISIBLE_DEVICES),
+// when, and how it ended; the plan's JSON rides along, so merge checks completeness from the shards alone. Each
+// piece of a unit is a document range [doc_lo, doc_hi) of one run.
+constexpr const char* kSchemaV6 = R"sql(
+CREATE TABLE IF NOT EXISTS work_units (
+  plan_id TEXT NOT NULL, unit INTEGER NOT NULL,
+  plan_json TEXT NOT NULL,           -- the whole plan (harness/work_plan.h)
+  status TEXT NOT NULL,              -- running | finished | failed
+  host TEXT NOT NULL, pid INTEGER NOT NULL, proc_start TEXT NOT NULL,
+  job_id TEXT NOT NULL,              -- Slurm job (array job_task), '' outside Slurm
+  gpu TEXT NOT NULL,                 -- CUDA_VISIBLE_DEVICES of the worker, '' when unset
+  attempts INTEGER NOT NULL,         -- workers that claimed the unit (1 + retries)
+  started_at TEXT NOT NULL, heartbeat_at TEXT NOT NULL, finished_at TEXT,
+  error TEXT,                        -- why the last attempt failed
+  PRIMARY KEY (plan_id, unit)
+);
+CREATE TABLE IF NOT EXISTS work_unit_pieces (
+  plan_id TEXT NOT NULL, unit INTEGER NOT NULL, piece INTEGER NOT NULL,
+  run_id INTEGER NOT NULL REFERENCES runs(id), doc_lo INTEGER NOT NULL, doc_hi INTEGER NOT NULL,
+  PRIMARY KEY (plan_id, unit, piece)
+);
+)sql";
+
 void add_bench_memory_column(Db& db) {
   if (!db.has_column("bench_results", "rss_over_baseline_mib"))
     db.exec("ALTER TABLE bench_results ADD COLUMN rss_over_baseline_mib REAL");
@@ -132,7 +156,7 @@ struct Migration {
 
 // kMigrations[i] takes version i to i + 1.
 constexpr Migration kMigrations[] = {{kSchemaV1}, {kSchemaV2}, {kSchemaV3}, {kSchemaV4},
-                                     {kSchemaV5, add_bench_memory_column}};
+                                     {kSchemaV5, add_bench_memory_column}, {kSchemaV6}};
 static_assert(std::size(kMigrations) == Store::kSchemaVersion, "Store::kSchemaVersion is the number of steps");
 
 [[noreturn]] void refuse_newer(const Db& db, int version) {

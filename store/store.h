@@ -87,6 +87,38 @@ struct LeaseHolder {
   std::string describe() const;    // "pid 123 on host h since T (last progress T2)"
 };
 
+// This process as a lease or unit holder, and whether a recorded holder still runs (store/leases.cpp): on this host
+// by its pid and process start, on another by the age of `heartbeat_at` (Store::kForeignLeaseLapseSeconds).
+LeaseHolder this_process();
+bool holder_alive(const LeaseHolder& h);
+
+// A work unit as recorded in a shard (schema 6, tables work_units and work_unit_pieces).
+struct UnitPieceRecord {
+  int64_t piece = 0, run_id = 0, doc_lo = 0, doc_hi = 0;
+};
+struct UnitRecord {
+  std::string plan_id;
+  int64_t unit = 0;
+  std::string plan_json;
+  std::string status;  // running | finished | failed
+  LeaseHolder holder;  // the last worker that claimed it
+  std::string job_id, gpu, finished_at, error;
+  int64_t attempts = 0;
+  std::vector<UnitPieceRecord> pieces;
+};
+// Every unit recorded in a store (a shard), read through any connection (read-only for status and merge).
+std::vector<UnitRecord> read_work_units(Db& db);
+
+// What copying one piece of a shard into a store did (Store::copy_shard_piece).
+struct CopiedPiece {
+  int64_t run_id = 0;      // the run in the target store
+  int64_t n_docs = 0;      // documents of the whole run
+  int64_t new_docs = 0;    // documents that were not in the target yet
+  bool run_finished = false;  // the target's run was already finished (its metrics stored)
+  std::string task, mode, model;
+  int64_t ctx = 0;
+};
+
 // A run (or part of one) is being written by another live process: the message names it and what to do.
 struct RunBusy : Error {
   RunBusy(const std::string& message, int64_t run_id_, std::string run_, LeaseHolder holder_)
@@ -120,7 +152,7 @@ struct BenchRow {
 
 class Store {
  public:
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
   // A lease held on another host counts as live until it has made no progress for this long: this host cannot ask
   // the other host's kernel whether the pid still runs. Leases on this host are judged by their pid at once.
   static constexpr int64_t kForeignLeaseLapseSeconds = 30 * 60;
@@ -167,6 +199,24 @@ class Store {
                          const nlohmann::json& config, const std::string& git_rev, int64_t resume_step = -1);
   void log_train_steps(int64_t run_id, const std::vector<TrainLogRow>& rows);  // one transaction
   void finish_train_run(int64_t run_id);
+
+  // Work units (schema 6), in a worker's shard. claim_unit records this process (with its Slurm job id and GPUs) as
+  // the unit's worker, status running, in one IMMEDIATE transaction; throws RunBusy naming the holder when another
+  // live process runs it. Returns false, claiming nothing, when the unit is already finished in this store.
+  bool claim_unit(const std::string& plan_id, int64_t unit, const std::string& plan_json, const std::string& job_id,
+                  const std::string& gpu);
+  void record_unit_piece(const std::string& plan_id, int64_t unit, const UnitPieceRecord& piece);
+  void finish_unit(const std::string& plan_id, int64_t unit);
+  // Marks the unit failed with the error, if this process holds it (no error on an error path).
+  void fail_unit(const std::string& plan_id, int64_t unit, const std::string& error) noexcept;
+
+  // Merge (schema 6): copies documents [doc_lo, doc_hi) of run `shard_run_id` of the shard file into this store,
+  // in one transaction: the run's row when its key is new here, then every sample and per-document metric of the
+  // range. A document already here must hold exactly the same rows (else an error naming both files and the
+  // document), so copying a piece twice changes nothing. Every document of the range must be in the shard.
+  CopiedPiece copy_shard_piece(const std::string& shard_path, int64_t shard_run_id, int64_t doc_lo, int64_t doc_hi);
+  // Whether the run is finished (its metrics stored).
+  bool run_finished(int64_t run_id);
 
   // Appends `supra-eval bench --db` rows (schema 5) in one transaction.
   void add_bench_rows(const std::vector<BenchRow>& rows);

@@ -119,7 +119,7 @@ TEST_CASE("a schema 1 store is migrated to the current schema (per-sample trunca
     Store s(p.string());
     CHECK(s.open_run(key(512), 3, 512, {}, "rev") == 1);  // the old run is still there
   }
-  CHECK(count_rows(p, "SELECT value FROM meta WHERE key='schema_version'") == 5);
+  CHECK(count_rows(p, "SELECT value FROM meta WHERE key='schema_version'") == supra::Store::kSchemaVersion);
   CHECK(count_rows(p, "SELECT count(*) FROM sqlite_master WHERE name IN ('train_runs','train_log')") == 2);
   CHECK(count_rows(p, "SELECT count(*) FROM pragma_table_info('samples') WHERE name = 'truncation'") == 1);
 }
@@ -159,7 +159,7 @@ TEST_CASE("a schema 4 store gets bench_results at schema 5: created when absent,
   { Store s(p.string()); }
   exec_sql(p, "DROP TABLE bench_results; UPDATE meta SET value='4' WHERE key='schema_version'");
   { Store s(p.string()); }
-  CHECK(count_rows(p, "SELECT value FROM meta WHERE key='schema_version'") == 5);
+  CHECK(count_rows(p, "SELECT value FROM meta WHERE key='schema_version'") == supra::Store::kSchemaVersion);
   CHECK(count_rows(p, "SELECT count(*) FROM pragma_table_info('bench_results') WHERE name = 'rss_over_baseline_mib'") ==
         1);
 
@@ -177,7 +177,7 @@ TEST_CASE("a schema 4 store gets bench_results at schema 5: created when absent,
     r.rss_over_baseline_mib = 12.5;
     s.add_bench_rows({r});
   }
-  CHECK(count_rows(p, "SELECT value FROM meta WHERE key='schema_version'") == 5);
+  CHECK(count_rows(p, "SELECT value FROM meta WHERE key='schema_version'") == supra::Store::kSchemaVersion);
   CHECK(count_rows(p, "SELECT count(*) FROM bench_results WHERE model = 'shape:old' AND peak_rss_mib = 445 AND "
                       "rss_over_baseline_mib IS NULL") == 1);
   CHECK(count_rows(p, "SELECT count(*) FROM bench_results WHERE model = 'shape:new' AND rss_over_baseline_mib = 12.5 "

@@ -17,5 +17,7 @@ void register_metric(CLI::App& app);
 void register_convert(CLI::App& app);
 void register_sample(CLI::App& app);
 void register_uptrain(CLI::App& app);
+void register_serve(CLI::App& app);
+void register_export(CLI::App& app);
 
 }  // namespace supra

@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   supra::register_convert(app);
   supra::register_sample(app);
   supra::register_uptrain(app);
+  supra::register_serve(app);
+  supra::register_export(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

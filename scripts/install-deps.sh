@@ -7,6 +7,7 @@ packages=(
   cmake g++ make pkg-config
   libsentencepiece-dev nlohmann-json3-dev libfmt-dev libsqlite3-dev
   catch2 libopenblas-dev libopenblas-openmp-dev libcli11-dev
+  libcpp-httplib-dev
 )
 
 missing=()

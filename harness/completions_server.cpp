@@ -241,10 +241,13 @@ struct CompletionsServer::Impl {
     const auto ps = prompts(body);
     for (size_t i = 0; i < ps.size(); i++) {
       const int64_t n = int64_t(ps[i].size());
-      if (n + base.max_tokens > ctx)
-        bad("prompt", fmt::format("prompt {} has {} tokens; with max_tokens {} it needs {} positions, but the "
-                                  "context length is {} (truncate it, or serve with a larger --ctx)",
-                                  i, n, base.max_tokens, n + base.max_tokens, ctx));
+      // The model sees the prompt and every generated token but the last (which is never fed back).
+      const int64_t positions = n + std::max(base.max_tokens - 1, 0);
+      if (positions > ctx)
+        bad("prompt", fmt::format("prompt {} has {} tokens; with max_tokens {} the model must see {} positions, but "
+                                  "the context length is {} (truncate it, e.g. lm-eval's max_length, or serve with a "
+                                  "larger --ctx)",
+                                  i, n, base.max_tokens, positions, ctx));
       CompletionJob j = base;
       j.prompt = ps[i];
       prompt_tokens += n;
@@ -357,8 +360,19 @@ struct CompletionsServer::Impl {
   }
 
   void routes() {
-    svr.Get("/health", [](const httplib::Request&, httplib::Response& res) {
-      res.set_content(R"({"status":"ok"})", "application/json");
+    // Liveness, and what the engine has done (the prefix cache's share of the prompt tokens).
+    svr.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+      const auto st = engine.stats();
+      res.set_content(json{{"status", "ok"},
+                           {"requests", st.requests},
+                           {"prompts", st.prompts},
+                           {"rounds", st.rounds},
+                           {"fed_tokens", st.fed_tokens},
+                           {"cached_tokens", st.cached_tokens},
+                           {"cache_bytes", st.cache_bytes},
+                           {"cache_entries", st.cache_entries}}
+                          .dump(),
+                      "application/json");
     });
     svr.Get("/v1/models", handler([this](const httplib::Request&) {
       json m = {{"id", opts.model_name}, {"object", "model"}, {"owned_by", "supra-eval"},

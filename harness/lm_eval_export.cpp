@@ -342,6 +342,7 @@ LmEvalExportResult export_lm_eval(const LmEvalExportOptions& o) {
                   {"batch_sizes", json::array()},
                   {"device", f.device},
                   {"use_cache", nullptr},
+                  {"gen_kwargs", nullptr},
                   {"limit", f.limit >= 0 ? json(f.limit) : json(nullptr)},
                   {"fewshot_seed", f.seed}}},
                 {"git_hash", f.git_rev.substr(0, 7)},

@@ -65,15 +65,26 @@ void register_serve(CLI::App& app) {
     std::printf("serving %s (%s, ctx %ld) as \"%s\" on http://%s:%d/v1/completions\n", args->eng.model.c_str(),
                 mode_name(s.ckpt.config.attention), long(ctx), so.model_name.c_str(), so.host.c_str(), port);
     std::fflush(stdout);
-    std::thread waiter([&server, sigs] {
+    std::thread waiter([&server, &engine, sigs] {
       int sig = 0;
       sigwait(&sigs, &sig);
       server.stop();
+      engine.stop();
     });
-    server.listen();
-    // listen() returned on its own (an error): wake the waiter so it can be joined.
-    pthread_kill(waiter.native_handle(), SIGTERM);
+    // HTTP on its own threads; the engine on this one, which made the backend (its thread settings apply here).
+    std::exception_ptr http_error;
+    std::thread http([&] {
+      try {
+        server.listen();
+      } catch (...) {
+        http_error = std::current_exception();
+      }
+      pthread_kill(waiter.native_handle(), SIGTERM);  // stop everything when listening ends on its own
+    });
+    engine.run();
+    http.join();
     waiter.join();
+    if (http_error) std::rethrow_exception(http_error);
     const auto st = engine.stats();
     std::fprintf(stderr, "served %ld requests (%ld prompts, %ld rounds): %ld tokens fed, %ld from the prefix cache\n",
                  long(st.requests), long(st.prompts), long(st.rounds), long(st.fed_tokens), long(st.cached_tokens));

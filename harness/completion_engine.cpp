@@ -104,16 +104,21 @@ CompletionEngine::CompletionEngine(Model& model, const Tokenizer* tok, Completio
   if (opts_.max_batch <= 0) fail("serve: --max-batch must be positive, got {}", opts_.max_batch);
   if (opts_.ubatch <= 0) fail("serve: ubatch must be positive, got {}", opts_.ubatch);
   eos_ = tok ? tok->eos_id() : model.config().eos_id;
-  thread_ = std::thread([this] { loop(); });
 }
 
 CompletionEngine::~CompletionEngine() {
+  stop();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (Pending& p : queue_)
+    p.done.set_exception(std::make_exception_ptr(Error("serve: the server is shutting down")));
+}
+
+void CompletionEngine::stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
-  thread_.join();
 }
 
 std::future<std::vector<CompletionOutput>> CompletionEngine::submit(std::vector<CompletionJob> jobs) {
@@ -134,13 +139,13 @@ CompletionEngine::Stats CompletionEngine::stats() const {
   return stats_;
 }
 
-void CompletionEngine::loop() {
+void CompletionEngine::run() {
   for (;;) {
     std::vector<Pending> round;
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, nothing left
+      if (stopping_) return;
       size_t prompts = 0;
       // Whole requests, at least one, up to max_batch prompts.
       while (!queue_.empty() && (round.empty() || prompts + queue_.front().jobs.size() <= size_t(opts_.max_batch))) {

@@ -1,6 +1,7 @@
 #pragma once
-// The engine behind `supra-eval serve`: one thread owns the model; HTTP threads queue the prompts of their requests
-// and wait for the outputs. Each round takes what is queued (up to max_batch prompts), computes the contexts they
+// The engine behind `supra-eval serve`: one thread owns the model (the one that calls run(): the thread that made
+// the backend, so its thread settings, e.g. OpenMP's thread count, apply); HTTP threads queue the prompts of their
+// requests and wait for the outputs. Each round takes what is queued (up to max_batch prompts), computes the contexts they
 // share once (the prefix cache, harness/prefix_cache.h), feeds every prompt's remaining tokens through batched
 // forwards, then decodes all of them step by step together. What a prompt gets does not depend on what else is in
 // its batch, except for floating-point rounding of the batched matrix products.
@@ -11,7 +12,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "engine/model.h"
@@ -53,12 +53,17 @@ struct CompletionEngineOptions {
 class CompletionEngine {
  public:
   CompletionEngine(Model& model, const Tokenizer* tok, CompletionEngineOptions opts);
+  // Requests still queued get an error.
   ~CompletionEngine();
   CompletionEngine(const CompletionEngine&) = delete;
   CompletionEngine& operator=(const CompletionEngine&) = delete;
 
   // Thread safe. The outputs of `jobs`, in order, or the engine's error.
   std::future<std::vector<CompletionOutput>> submit(std::vector<CompletionJob> jobs);
+  // Serves the queue on the calling thread until stop().
+  void run();
+  // Thread safe: run() returns after the round in progress; later submits fail.
+  void stop();
 
   struct Stats {
     int64_t requests = 0, prompts = 0, rounds = 0;
@@ -77,7 +82,6 @@ class CompletionEngine {
   };
   struct Item;
   struct Feed;
-  void loop();
   void run_round(std::vector<Pending>& round);
   void build_prefixes(std::vector<Item>& items, int top_k);
   void prefill(std::vector<Item>& items, int top_k);
@@ -95,7 +99,6 @@ class CompletionEngine {
   std::deque<Pending> queue_;
   bool stopping_ = false;
   Stats stats_;
-  std::thread thread_;
 };
 
 // Log-softmax of one logits row [V], computed as the CPU backend's log_softmax_gather does (fp32 max, fp64 sum), so

@@ -149,8 +149,29 @@ struct CompletionsServer::Impl {
     if (!tok) bad(param, "this model has no tokenizer: send token ids instead of text");
     std::vector<int32_t> ids;
     if (add_bos && tok->bos_id() >= 0) ids.push_back(tok->bos_id());
-    auto t = tok->encode(text);
-    ids.insert(ids.end(), t.begin(), t.end());
+    // BOS/EOS written as text ("</s>") are those tokens, as HF tokenizers read them: lm-eval's remote tokenizer
+    // finds the EOS id by tokenizing the eos_token string of /tokenizer_info.
+    std::vector<std::pair<std::string, int32_t>> specials;
+    for (const int id : {tok->bos_id(), tok->eos_id()})
+      if (id >= 0 && !tok->piece(id).empty()) specials.emplace_back(tok->piece(id), int32_t(id));
+    size_t at = 0;
+    while (at <= text.size()) {
+      size_t next = std::string::npos;
+      int32_t special = -1;
+      size_t special_len = 0;
+      for (const auto& [str, id] : specials) {
+        const size_t f = text.find(str, at);
+        if (f < next) next = f, special = id, special_len = str.size();
+      }
+      const std::string part = text.substr(at, next == std::string::npos ? std::string::npos : next - at);
+      if (!part.empty()) {
+        const auto t = tok->encode(part);
+        ids.insert(ids.end(), t.begin(), t.end());
+      }
+      if (next == std::string::npos) break;
+      ids.push_back(special);
+      at = next + special_len;
+    }
     return ids;
   }
 

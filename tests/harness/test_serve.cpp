@@ -312,6 +312,10 @@ TEST_CASE("serve: bad requests get a JSON error naming the fault and the server 
   const Reply info = get(c, "/tokenizer_info", key);
   REQUIRE(info.status == 200);
   CHECK(info.body["eos_token"] == "</s>");
+  // lm-eval's remote tokenizer takes the EOS id from tokenizing the eos_token string.
+  const Reply eos = post(c, "/tokenize", R"({"prompt": "</s>", "add_special_tokens": false})", key);
+  REQUIRE(eos.status == 200);
+  CHECK(eos.body["tokens"] == json::array({2}));
   const Reply models = get(c, "/v1/models", key);
   REQUIRE(models.status == 200);
   CHECK(models.body["data"][0]["id"] == name);

@@ -371,7 +371,8 @@ struct CompletionsServer::Impl {
   httplib::Server::Handler handler(F f) {
     return [f](const httplib::Request& req, httplib::Response& res) {
       try {
-        res.set_content(f(req).dump(), "application/json");
+        // Generated text may end inside a multi-byte character (max_tokens cut it): replaced, never a 500.
+        res.set_content(f(req).dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
       } catch (const HttpError& e) {
         send_error(res, e.status, e.type, e.param, e.message);
       } catch (const std::exception& e) {

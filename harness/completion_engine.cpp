@@ -104,6 +104,7 @@ CompletionEngine::CompletionEngine(Model& model, const Tokenizer* tok, Completio
   if (opts_.max_batch <= 0) fail("serve: --max-batch must be positive, got {}", opts_.max_batch);
   if (opts_.ubatch <= 0) fail("serve: ubatch must be positive, got {}", opts_.ubatch);
   eos_ = tok ? tok->eos_id() : model.config().eos_id;
+  rewindable_ = model_.new_state()->fork_prefix(0) != nullptr;
 }
 
 CompletionEngine::~CompletionEngine() {
@@ -276,22 +277,21 @@ void CompletionEngine::build_prefixes(std::vector<Item>& items, int top_k) {
       if (!inner) wave.push_back(T);
     }
     for (const auto& T : wave) wanted.erase(T);
-    std::vector<std::shared_ptr<const CachedPrefix>> bases;
+    std::vector<CacheHit> bases;
     std::vector<std::unique_ptr<SequenceState>> states;
     std::vector<Feed> feeds;
     std::vector<const std::vector<int32_t>*> targets;
     for (const auto& T : wave) {
-      auto e = cache_.longest_prefix(T, top_k);
-      const size_t q = e ? e->tokens.size() : 0;
-      if (q == T.size()) continue;
-      states.push_back(e ? e->state->fork() : model_.new_state());
+      const CacheHit hit = cache_.best(T, top_k);
+      if (hit.whole() && hit.resume == T.size()) continue;
+      states.push_back(hit.entry ? hit.fork() : model_.new_state());
       Feed f;
       f.state = states.back().get();
-      f.tokens = std::span<const int32_t>(T).subspan(q);
+      f.tokens = std::span<const int32_t>(T).subspan(hit.resume);
       f.all_rows = true;
       f.top_k = top_k;
       feeds.push_back(std::move(f));
-      bases.push_back(e);
+      bases.push_back(hit);
       targets.push_back(&T);
     }
     if (feeds.empty()) continue;
@@ -299,18 +299,14 @@ void CompletionEngine::build_prefixes(std::vector<Item>& items, int top_k) {
     for (size_t k = 0; k < feeds.size(); k++) {
       auto entry = std::make_shared<CachedPrefix>();
       const auto& T = *targets[k];
-      const auto& e = bases[k];
-      const size_t q = e ? e->tokens.size() : 0;
       entry->tokens = T;
       entry->top_k = top_k;
       entry->scores.resize(T.size());
-      if (e) {
-        std::copy(e->scores.begin(), e->scores.end(), entry->scores.begin());
-        entry->scores[q] = score_of(e->next_row, T[q], top_k);
-      }
-      for (size_t i = 0; i < feeds[k].scores.size(); i++) entry->scores[q + 1 + i] = std::move(feeds[k].scores[i]);
+      const size_t r = take_scores(bases[k], T, top_k, entry->scores);
+      for (size_t i = 0; i < feeds[k].scores.size(); i++) entry->scores[r + 1 + i] = std::move(feeds[k].scores[i]);
       entry->next_row = std::move(feeds[k].last_row);
       entry->state = std::move(states[k]);
+      entry->rewindable = rewindable_;
       cache_.insert(std::move(entry));
     }
   }
@@ -322,27 +318,25 @@ void CompletionEngine::prefill(std::vector<Item>& items, int top_k) {
   std::vector<Feed> feeds;
   std::vector<size_t> owner;
   std::vector<size_t> from;
+  std::vector<int> alternatives;  // alternatives every scored position of the prompt holds
   for (size_t i = 0; i < items.size(); i++) {
     Item& it = items[i];
     const CompletionJob& job = *it.job;
     const auto& P = job.prompt;
     const size_t n = P.size();
     const int need_k = job.echo ? std::max(job.logprobs, 0) : 0;
-    auto e = cache_.enabled() ? cache_.longest_prefix(P, need_k) : nullptr;
-    const size_t p = e ? e->tokens.size() : 0;
+    const CacheHit hit = cache_.enabled() ? cache_.best(P, need_k) : CacheHit{};
+    const size_t p = hit.resume;
     it.out->cached_tokens = int64_t(p);
     if (job.echo) {
       it.out->prompt_scores.assign(n, TokenScore{});
-      if (e) {
-        std::copy(e->scores.begin(), e->scores.end(), it.out->prompt_scores.begin());
-        if (p < n) it.out->prompt_scores[p] = score_of(e->next_row, P[p], top_k);
-      }
+      take_scores(hit, P, top_k, it.out->prompt_scores);
     }
-    if (p == n) {
-      it.row = e->next_row;
-      if (job.max_tokens > 1) it.state = e->state->fork();
+    if (hit.whole() && p == n) {
+      it.row = hit.entry->next_row;
+      if (job.max_tokens > 1) it.state = hit.entry->state->fork();
     } else {
-      it.state = e ? e->state->fork() : model_.new_state();
+      it.state = hit.entry ? hit.fork() : model_.new_state();
       Feed f;
       f.state = it.state.get();
       f.tokens = std::span<const int32_t>(P).subspan(p);
@@ -351,6 +345,7 @@ void CompletionEngine::prefill(std::vector<Item>& items, int top_k) {
       feeds.push_back(std::move(f));
       owner.push_back(i);
       from.push_back(p);
+      alternatives.push_back(hit.entry ? std::min(top_k, hit.entry->top_k) : top_k);
     }
     cache_.remember(P);
   }
@@ -367,7 +362,36 @@ void CompletionEngine::prefill(std::vector<Item>& items, int top_k) {
     for (size_t i = 0; i < feeds[k].scores.size(); i++)
       it.out->prompt_scores[from[k] + 1 + i] = std::move(feeds[k].scores[i]);
     it.row = std::move(feeds[k].last_row);
+    // A scored prompt whose state can be cut (a KV cache) is kept whole: a later prompt sharing any part of it goes
+    // on from there (lm-eval's next answer choice to the same question, which arrives later in its order).
+    const CompletionJob& job = *it.job;
+    if (cache_.enabled() && rewindable_ && job.echo && job.logprobs >= 0) {
+      auto entry = std::make_shared<CachedPrefix>();
+      entry->tokens = job.prompt;
+      entry->scores = it.out->prompt_scores;
+      entry->top_k = alternatives[k];
+      entry->next_row = it.row;
+      entry->state = job.max_tokens > 1 ? it.state->fork() : std::move(it.state);
+      entry->rewindable = true;
+      cache_.insert(std::move(entry));
+    }
   }
+}
+
+// Copies what a cache hit already scored into `scores` (positions [0, resume], the last one from the entry's
+// next_row when the whole entry is a prefix); returns `resume`.
+size_t CompletionEngine::take_scores(const CacheHit& hit, const std::vector<int32_t>& tokens, int top_k,
+                                     std::vector<TokenScore>& scores) const {
+  if (!hit.entry) return 0;
+  const CachedPrefix& e = *hit.entry;
+  const size_t r = hit.resume;
+  if (hit.whole()) {
+    std::copy(e.scores.begin(), e.scores.begin() + long(r), scores.begin());
+    if (r < tokens.size()) scores[r] = score_of(e.next_row, tokens[r], top_k);
+  } else {
+    std::copy(e.scores.begin(), e.scores.begin() + long(r + 1), scores.begin());
+  }
+  return r;
 }
 
 // Generation, every prompt one token per step, all prompts of the round in one forward per step.

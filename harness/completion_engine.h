@@ -87,11 +87,14 @@ class CompletionEngine {
   void prefill(std::vector<Item>& items, int top_k);
   void decode(std::vector<Item>& items, int top_k);
   void feed(std::vector<Feed>& feeds);
+  size_t take_scores(const CacheHit& hit, const std::vector<int32_t>& tokens, int top_k,
+                     std::vector<TokenScore>& scores) const;
 
   Model& model_;
   const Tokenizer* tok_;
   CompletionEngineOptions opts_;
   int eos_ = -1;
+  bool rewindable_ = false;  // this model's states can be cut to a prefix (KV caches): whole prompts are cached
   PrefixCache cache_;  // engine thread only
 
   mutable std::mutex mu_;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/error.h"
+
 namespace supra {
 
 namespace {
@@ -26,17 +28,32 @@ size_t CachedPrefix::bytes() const {
   return b;
 }
 
-std::shared_ptr<const CachedPrefix> PrefixCache::longest_prefix(std::span<const int32_t> prompt, int top_k) {
-  auto best = entries_.end();
+std::unique_ptr<SequenceState> CacheHit::fork() const {
+  if (whole()) return entry->state->fork();
+  auto f = entry->state->fork_prefix(int64_t(resume));
+  if (!f) fail("prefix cache: internal error: a state that cannot be cut was used as rewindable");
+  return f;
+}
+
+CacheHit PrefixCache::best(std::span<const int32_t> prompt, int top_k) {
+  CacheHit hit;
+  auto at = entries_.end();
   for (auto it = entries_.begin(); it != entries_.end(); ++it) {
     const CachedPrefix& e = **it;
-    if (e.top_k < top_k || e.tokens.size() > prompt.size()) continue;
-    if (best != entries_.end() && (*best)->tokens.size() >= e.tokens.size()) continue;
-    if (common_prefix(e.tokens, prompt) == e.tokens.size()) best = it;
+    if (e.top_k < top_k) continue;
+    const size_t m = common_prefix(e.tokens, prompt);
+    size_t resume = 0;
+    if (m == e.tokens.size())
+      resume = m;
+    else if (e.rewindable && m >= 2)
+      resume = m - 1;
+    if (resume > hit.resume) {
+      hit = {*it, resume};
+      at = it;
+    }
   }
-  if (best == entries_.end()) return nullptr;
-  entries_.splice(entries_.begin(), entries_, best);
-  return entries_.front();
+  if (at != entries_.end()) entries_.splice(entries_.begin(), entries_, at);
+  return hit;
 }
 
 void PrefixCache::insert(std::shared_ptr<const CachedPrefix> entry) {

@@ -30,16 +30,30 @@ struct CachedPrefix {
   std::vector<TokenScore> scores;              // [p]; scores[0] is unused (the first token has no prediction)
   int top_k = 0;                               // alternatives kept per position
   std::vector<float> next_row;                 // log-softmax [V] at position p-1: predicts the token after the prefix
+  bool rewindable = false;                     // state->fork_prefix works (a KV cache): a shorter prefix is usable
   size_t bytes() const;
+};
+
+// Where a prompt goes on from a cached entry: a fork of its state after `resume` tokens of the prompt. `resume` is
+// the entry's length when the entry is a prefix of the prompt (its next_row then scores the token after it), else
+// (a rewindable entry sharing m >= 2 tokens with the prompt) m - 1, so the prompt's token m - 1 is fed again to
+// score token m.
+struct CacheHit {
+  std::shared_ptr<const CachedPrefix> entry;
+  size_t resume = 0;
+  bool whole() const { return entry && resume == entry->tokens.size(); }
+  // The entry's state cut to `resume` tokens (a fork).
+  std::unique_ptr<SequenceState> fork() const;
 };
 
 class PrefixCache {
  public:
   explicit PrefixCache(size_t budget_bytes) : budget_(budget_bytes) {}
   bool enabled() const { return budget_ > 0; }
-  // The longest entry whose tokens are a prefix of `prompt` (at most all of it) and that kept at least `top_k`
-  // alternatives per position; nullptr when none. Marks it recently used.
-  std::shared_ptr<const CachedPrefix> longest_prefix(std::span<const int32_t> prompt, int top_k);
+  // Of the entries that kept at least `top_k` alternatives per position, the one a prompt resumes from furthest
+  // (an entry that is a prefix of the prompt, or a rewindable one cut to the part it shares); an empty hit when
+  // none. Marks it recently used.
+  CacheHit best(std::span<const int32_t> prompt, int top_k);
   // Keeps the entry when it fits the budget, evicting the least recently used ones. The same tokens replace an
   // older entry.
   void insert(std::shared_ptr<const CachedPrefix> entry);

@@ -397,47 +397,66 @@ TEST_CASE("serve: concurrent clients get their own answers with no error", "[ser
 }
 
 TEST_CASE("serve: the prefix cache computes a shared context once and changes no result", "[serve]") {
-  EngineSession s = session(kSupra);
-  const Tokenizer& tok = s.require_tokenizer();
-  const std::string name = served_name(kSupra);
-  // lm-eval's multiple-choice shape: one request per choice, the same context, sent together.
-  std::vector<LlRequest> reqs;
-  for (const char* cont : {" she found a big red ball in the park.", " she went to the store with her mom."}) {
-    const LoglikelihoodRequest r = encode_pair(tok, "Once upon a time, there was a little girl named Lily. One day,",
-                                               cont, true);
-    reqs.push_back({r.context, r.continuation});
-  }
-  int64_t prompt_tokens = 0;
-  for (const auto& r : reqs) prompt_tokens += int64_t(r.context.size() + r.continuation.size());
-  std::vector<std::pair<double, bool>> with, without;
-  int64_t cached = 0, fed = 0, fed_without = 0;
-  {
-    ServeProcess server({"--model", kSupra}, "cache_on");
-    auto c = server.client();
-    with = lm_eval_loglikelihood(c, name, reqs, 512, 2);
-    const Reply h = get(c, "/health");
-    cached = h.body["cached_tokens"].get<int64_t>();
-    fed = h.body["fed_tokens"].get<int64_t>();
-  }
-  {
-    ServeProcess server({"--model", kSupra, "--cache-mib", "0"}, "cache_off");
-    auto c = server.client();
-    without = lm_eval_loglikelihood(c, name, reqs, 512, 2);
-    const Reply h = get(c, "/health");
-    CHECK(h.body["cached_tokens"].get<int64_t>() == 0);
-    fed_without = h.body["fed_tokens"].get<int64_t>();
-  }
-  // Both choices go on from the shared context: each of them takes it from the cache instead of the model.
-  CHECK(fed_without == prompt_tokens);
-  CHECK(cached >= 2 * int64_t(reqs[0].context.size()));
-  // The shared context was fed once (and forked for both choices, so it counts twice in `cached`), then only
-  // what differs.
-  CHECK(fed == prompt_tokens - cached / 2);
-  for (size_t i = 0; i < reqs.size(); i++) {
-    std::vector<int32_t> all = reqs[i].context;
-    all.insert(all.end(), reqs[i].continuation.begin(), reqs[i].continuation.end());
-    CHECK(std::abs(with[i].first - without[i].first) <=
-          sum_tol(*s.model, all, int64_t(reqs[i].continuation.size()), false));
-    CHECK(with[i].second == without[i].second);
+  for (const std::string& model : {kSoftmax, kSupra}) {
+    EngineSession s = session(model);
+    const Tokenizer& tok = s.require_tokenizer();
+    const std::string name = served_name(model);
+    // lm-eval's multiple-choice shape: one request per choice, the same context.
+    std::vector<LlRequest> reqs;
+    for (const char* cont : {" she found a big red ball in the park.", " she went to the store with her mom."}) {
+      const LoglikelihoodRequest r =
+          encode_pair(tok, "Once upon a time, there was a little girl named Lily. One day,", cont, true);
+      reqs.push_back({r.context, r.continuation});
+    }
+    std::vector<std::vector<int32_t>> prompts;
+    for (const auto& r : reqs) {
+      prompts.push_back(r.context);
+      prompts.back().insert(prompts.back().end(), r.continuation.begin(), r.continuation.end());
+    }
+    const int64_t n1 = int64_t(prompts[0].size()), n2 = int64_t(prompts[1].size());
+    int64_t m = 0;  // tokens the two prompts share
+    while (m < std::min(n1, n2) && prompts[0][size_t(m)] == prompts[1][size_t(m)]) m++;
+    REQUIRE(m >= int64_t(reqs[0].context.size()));
+    // Sent together (batch 2), and one after the other (lm-eval's default batch 1).
+    for (const size_t batch : {size_t(2), size_t(1)}) {
+      INFO(model << " batch " << batch);
+      std::vector<std::pair<double, bool>> with, without;
+      int64_t cached = 0, fed = 0;
+      {
+        ServeProcess server({"--model", model}, "cache_on");
+        auto c = server.client();
+        with = lm_eval_loglikelihood(c, name, reqs, 512, batch);
+        const Reply h = get(c, "/health");
+        cached = h.body["cached_tokens"].get<int64_t>();
+        fed = h.body["fed_tokens"].get<int64_t>();
+      }
+      {
+        ServeProcess server({"--model", model, "--cache-mib", "0"}, "cache_off");
+        auto c = server.client();
+        without = lm_eval_loglikelihood(c, name, reqs, 512, batch);
+        const Reply h = get(c, "/health");
+        CHECK(h.body["cached_tokens"].get<int64_t>() == 0);
+        CHECK(h.body["fed_tokens"].get<int64_t>() == n1 + n2);
+      }
+      if (batch == 2) {
+        // The shared part is fed once, and both prompts go on from a fork of it.
+        CHECK(cached == 2 * m);
+        CHECK(fed == n1 + n2 - m);
+      } else if (model == kSoftmax) {
+        // The second prompt finds the first's KV cache, cut to the shared part (its last token is fed again to score
+        // the token after it).
+        CHECK(cached == m);
+        CHECK(fed == n1 + n2 - m + 1);
+      } else {
+        // A SUPRA state cannot be cut: the shared part is computed again for the second prompt, and kept for a third.
+        CHECK(cached == m);
+        CHECK(fed == n1 + n2);
+      }
+      for (size_t i = 0; i < reqs.size(); i++) {
+        CHECK(std::abs(with[i].first - without[i].first) <=
+              sum_tol(*s.model, prompts[i], int64_t(reqs[i].continuation.size()), false));
+        CHECK(with[i].second == without[i].second);
+      }
+    }
   }
 }

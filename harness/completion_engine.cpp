@@ -262,10 +262,16 @@ void CompletionEngine::build_prefixes(std::vector<Item>& items, int top_k) {
   std::set<std::vector<int32_t>> wanted;
   for (size_t i = 0; i < items.size(); i++) {
     const auto& P = items[i].job->prompt;
-    size_t m = cache_.longest_common_prefix(P);
+    // A cut KV cache serves a prompt sharing part of an earlier one directly (prefill); a SUPRA state cannot be
+    // cut, so the part shared with a recent prompt is computed into an entry of its own, for the prompts after.
+    size_t m = rewindable_ ? 0 : cache_.longest_common_prefix(P);
     for (size_t j = 0; j < items.size(); j++)
       if (j != i) m = std::max(m, common_prefix(P, items[j].job->prompt));
-    if (m >= 2) wanted.insert(std::vector<int32_t>(P.begin(), P.begin() + int64_t(m)));
+    if (m < 2) continue;
+    std::vector<int32_t> T(P.begin(), P.begin() + int64_t(m));
+    // Not worth a forward of its own when the cache already reaches within a token of it.
+    if (rewindable_ && cache_.best(T, top_k).resume + 1 >= m) continue;
+    wanted.insert(std::move(T));
   }
   while (!wanted.empty()) {
     // This wave: the wanted prefixes with no other wanted prefix inside them.

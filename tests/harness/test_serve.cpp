@@ -443,9 +443,9 @@ TEST_CASE("serve: the prefix cache computes a shared context once and changes no
         CHECK(cached == 2 * m);
         CHECK(fed == n1 + n2 - m);
       } else if (model == kSoftmax) {
-        // The second prompt finds the first's KV cache, cut to the shared part (its last token is fed again to score
-        // the token after it).
-        CHECK(cached == m);
+        // The second prompt goes on from the first's KV cache cut to the shared part but its last token, which is
+        // fed again to score the token after it.
+        CHECK(cached == m - 1);
         CHECK(fed == n1 + n2 - m + 1);
       } else {
         // A SUPRA state cannot be cut: the shared part is computed again for the second prompt, and kept for a third.

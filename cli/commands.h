@@ -22,5 +22,7 @@ void register_work(CLI::App& app);
 void register_merge(CLI::App& app);
 void register_submit(CLI::App& app);
 void register_status(CLI::App& app);
+void register_serve(CLI::App& app);
+void register_export(CLI::App& app);
 
 }  // namespace supra

@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   supra::register_merge(app);
   supra::register_submit(app);
   supra::register_status(app);
+  supra::register_serve(app);
+  supra::register_export(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

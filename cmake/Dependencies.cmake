@@ -6,6 +6,8 @@ find_package(fmt REQUIRED)
 find_package(SQLite3 REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
+# cpp-httplib (serve): Debian ships it as a library with pkg-config only (no CMake config).
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 
 # OpenBLAS: prefer the OpenMP build, so a GEMM called inside our own OpenMP regions runs on the calling thread
 # instead of spawning a second pool that fights ours for the cores.

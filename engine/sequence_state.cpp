@@ -53,15 +53,18 @@ KVCache::LayerView KVCache::append(int layer, const Tensor& k, const Tensor& v) 
   return {ks.slice_rows(0, n_past_ + n), vs.slice_rows(0, n_past_ + n)};
 }
 
-std::unique_ptr<SequenceState> KVCache::fork() const {
+std::unique_ptr<SequenceState> KVCache::fork() const { return fork_prefix(n_past_); }
+
+std::unique_ptr<SequenceState> KVCache::fork_prefix(int64_t n) const {
+  if (n < 0 || n > n_past_) fail("KV cache: a fork of the first {} of {} tokens", n, n_past_);
   auto f = std::make_unique<KVCache>(backend_, int(k_.size()), kv_dim_);
-  f->reserve(std::max<int64_t>(n_past_, 1));
-  for (size_t l = 0; l < k_.size() && n_past_ > 0; l++) {
-    Tensor dk = f->k_[l].slice_rows(0, n_past_), dv = f->v_[l].slice_rows(0, n_past_);
-    backend_.copy(k_[l].slice_rows(0, n_past_), dk);
-    backend_.copy(v_[l].slice_rows(0, n_past_), dv);
+  f->reserve(std::max<int64_t>(n, 1));
+  for (size_t l = 0; l < k_.size() && n > 0; l++) {
+    Tensor dk = f->k_[l].slice_rows(0, n), dv = f->v_[l].slice_rows(0, n);
+    backend_.copy(k_[l].slice_rows(0, n), dk);
+    backend_.copy(v_[l].slice_rows(0, n), dv);
   }
-  f->n_past_ = n_past_;
+  f->n_past_ = n;
   return f;
 }
 

@@ -21,6 +21,13 @@ class SequenceState {
   int64_t n_past() const { return n_past_; }
   void advance(int64_t n) { n_past_ += n; }
   virtual std::unique_ptr<SequenceState> fork() const = 0;
+  // A copy that holds only the first n tokens (0 <= n <= n_past), or nullptr when this kind of state cannot forget
+  // tokens (a SUPRA state has summed every token into one matrix). The completions server's prefix cache uses it to
+  // go on from the part a new prompt shares with an earlier one.
+  virtual std::unique_ptr<SequenceState> fork_prefix(int64_t n) const {
+    (void)n;
+    return nullptr;
+  }
   // Bytes of device memory this state holds.
   virtual size_t bytes() const = 0;
   // The attention mode this state serves.
@@ -48,6 +55,7 @@ class KVCache final : public SequenceState {
   // layer before advance(n); only its first append grows.
   LayerView append(int layer, const Tensor& k, const Tensor& v);
   std::unique_ptr<SequenceState> fork() const override;
+  std::unique_ptr<SequenceState> fork_prefix(int64_t n) const override;  // rows [0, n)
   size_t bytes() const override;
   AttentionMode mode() const override { return AttentionMode::Softmax; }
 

@@ -8,6 +8,7 @@ packages=(
   libsentencepiece-dev nlohmann-json3-dev libfmt-dev libsqlite3-dev
   catch2 libopenblas-dev libopenblas-openmp-dev libcli11-dev
   slurm-wlm munge
+  libcpp-httplib-dev
 )
 
 missing=()

@@ -51,6 +51,30 @@ TEST_CASE("a forked state gives the same logits as recomputing", "[softmax][supr
   }
 }
 
+TEST_CASE("a KV cache forked at a shorter prefix goes on as if only that prefix had been read", "[softmax][supra]") {
+  const Checkpoint ck = small_model(4, 2, AttentionMode::Softmax);
+  auto be = make_cpu_backend(0);
+  Model m(ck, *be);
+  const auto ctx = random_tokens(70, 97, 5), b = random_tokens(12, 97, 8);
+  auto st = m.new_state();
+  logits_of(m, ctx, 70, st.get());
+  auto f = st->fork_prefix(40);  // forget the last 30 tokens
+  REQUIRE(f);
+  CHECK(f->n_past() == 40);
+  const auto lb = logits_of(m, b, 12, f.get());
+  std::vector<int32_t> cb(ctx.begin(), ctx.begin() + 40);
+  cb.insert(cb.end(), b.begin(), b.end());
+  const auto rb = logits_of(m, cb, int64_t(cb.size()));
+  CHECK(rel_err(lb, std::vector<float>(rb.end() - long(12 * 97), rb.end())) < reorder_tol(ck.config, 52));
+  CHECK(st->n_past() == 70);
+  CHECK_THROWS(st->fork_prefix(71));
+  // A SUPRA state has summed every token into one matrix: it cannot forget some.
+  Model ms(small_model(4, 2, AttentionMode::Supra), *be);
+  auto ss = ms.new_state();
+  logits_of(ms, ctx, 70, ss.get());
+  CHECK(ss->fork_prefix(40) == nullptr);
+}
+
 TEST_CASE("a state made by a model of the other mode is an error, not undefined behaviour", "[softmax][supra]") {
   const Checkpoint soft = small_model(4, 2, AttentionMode::Softmax), supra = small_model(4, 2, AttentionMode::Supra);
   auto be = make_cpu_backend(0);

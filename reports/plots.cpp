@@ -239,6 +239,8 @@ void ppl_by_position_overlaid(Db& db, std::vector<Plot>& out) {
     Plot plot;
     const std::string at = ctxs.size() == 1 ? " at " + ctx_label(*ctxs.begin()) : " at each one's longest length";
     LinePlot p = ppl_plot(rows, "Perplexity by position: " + task_short_name(task) + at, ctxs.size() > 1, plot);
+    p.width = 900;  // the key figure: wider than the per-length plots below it
+    p.height = 460;
     plot.id = "ppl_position_" + slug(task);
     plot.section = "key";
     plot.title = p.title;

@@ -1,4 +1,4 @@
-// supra-eval sample: a text corpus sampled from a model (harness/sample_corpus.h says how), one story per line.
+// supra-eval sample: a text corpus sampled from a model (harness/sample_corpus.h says how and in which formats).
 #include <cstdio>
 #include <fstream>
 
@@ -13,10 +13,10 @@ void register_sample(CLI::App& app) {
   struct Args {
     EngineOptions eng;
     SampleOptions sample;
-    std::string out;
+    std::string out, format;
   };
   auto args = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand("sample", "sample a text corpus (one story per line) from a model");
+  auto* cmd = app.add_subcommand("sample", "sample a text corpus (one story per record or paragraph) from a model");
   add_engine_options(*cmd, args->eng);
   SampleOptions& so = args->sample;
   cmd->add_option("--tokens", so.tokens, "stop once the written stories hold this many tokens")
@@ -24,13 +24,19 @@ void register_sample(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--temperature", so.temperature, "softmax temperature (0: greedy)")->required()->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", so.seed, "seed; story i uses a generator seeded from (seed, i)")->required();
-  cmd->add_option("--out", args->out, "output text file")->required();
+  cmd->add_option("--out", args->out, "output file")->required();
+  cmd->add_option("--format", args->format,
+                  "jsonl: one {\"text\": story} record per line, newlines kept (uptrain's corpus); text: the stories "
+                  "as generated, a blank line between them (what perplexity evaluates); lines: one story per line, "
+                  "newlines as spaces (the bundled twin's old corpus). Default: jsonl for a .jsonl file, else text");
   cmd->add_option("--batch", so.batch, "stories decoded together")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--max-len", so.max_len, "longest story in tokens, BOS included (default: the training context)")
       ->check(CLI::PositiveNumber);
   cmd->callback([args] {
     EngineSession s = open_session(args->eng);
     const Tokenizer& tok = s.require_tokenizer();
+    args->sample.format =
+        args->format.empty() ? corpus_format_for_path(args->out) : parse_corpus_format(args->format);
     std::ofstream out(args->out, std::ios::binary | std::ios::trunc);
     if (!out) fail("{}: cannot write the corpus", args->out);
     const SampleStats st = sample_corpus(*s.model, tok, args->sample, out);

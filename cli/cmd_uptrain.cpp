@@ -40,8 +40,9 @@ struct UptrainArgs {
 void add_uptrain_options(CLI::App& cmd, UptrainArgs& a) {
   train::TrainOptions& o = a.o;
   cmd.add_option("--from", a.from, "checkpoint to start from (convert a softmax model first for SUPRA)")->required();
-  cmd.add_option("--data", a.data, "training text, one document per line")->required();
-  cmd.add_option("--val", a.val, "held-out text for validation perplexity, one document per line");
+  cmd.add_option("--data", a.data, "training corpus: .jsonl, one {\"text\": document} record per line (what sample writes), or text, one "
+                 "document per line")->required();
+  cmd.add_option("--val", a.val, "held-out corpus for validation perplexity, in --data's formats");
   cmd.add_option("--out", a.out, "output folder: the trained model (open_lm) and train_state/state.safetensors")->required();
   cmd.add_option("--tokenizer", a.tokenizer, "sentencepiece .model or llama2.c tokenizer.bin (default: the one beside the weights)");
   cmd.add_option("--seq", o.seq, "tokens per packed sequence")->required()->check(CLI::PositiveNumber);
@@ -157,9 +158,9 @@ void uptrain_command(const UptrainArgs& a) {
   const std::string base_sha = checkpoint_sha256(base);
   Tokenizer tok(base.tokenizer);
   const auto t_tok = std::chrono::steady_clock::now();
-  train::PackedData data(train::tokenize_lines(a.data, tok), o.seq, o.seed);
+  train::PackedData data(train::tokenize_corpus(a.data, tok), o.seq, o.seed);
   std::unique_ptr<train::PackedData> val;
-  if (!a.val.empty()) val = std::make_unique<train::PackedData>(train::tokenize_lines(a.val, tok), o.seq, 0);
+  if (!a.val.empty()) val = std::make_unique<train::PackedData>(train::tokenize_corpus(a.val, tok), o.seq, 0);
   const double tok_sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_tok).count();
 
   const nlohmann::json cfg = uptrain_config(a, base, base_sha, threads, data, val.get());

@@ -5,6 +5,8 @@
 #include <map>
 #include <random>
 
+#include <nlohmann/json.hpp>
+
 #include "core/error.h"
 #include "core/splitmix64.h"
 
@@ -30,7 +32,40 @@ int32_t draw(const float* logits, int V, double temperature, std::mt19937_64& rn
   return V - 1;
 }
 
+// Writes one story in the corpus format; false when the story holds no text (it is then not written).
+bool write_story(std::ostream& out, std::string text, CorpusFormat format, bool first) {
+  if (format != CorpusFormat::Lines && text.find_first_not_of(" \t\r\n") == std::string::npos) return false;
+  switch (format) {
+    case CorpusFormat::Jsonl:
+      out << nlohmann::json{{"text", text}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+      break;
+    case CorpusFormat::Text:
+      out << (first ? "" : "\n") << text << '\n';
+      break;
+    case CorpusFormat::Lines: {
+      for (char& c : text)
+        if (c == '\n' || c == '\r') c = ' ';
+      const size_t a = text.find_first_not_of(' '), b = text.find_last_not_of(' ');
+      if (a == std::string::npos) return false;
+      out << text.substr(a, b - a + 1) << '\n';
+      break;
+    }
+  }
+  return true;
+}
+
 }  // namespace
+
+CorpusFormat parse_corpus_format(const std::string& name) {
+  if (name == "jsonl") return CorpusFormat::Jsonl;
+  if (name == "text") return CorpusFormat::Text;
+  if (name == "lines") return CorpusFormat::Lines;
+  fail("--format: expected jsonl, text or lines; got '{}'", name);
+}
+
+CorpusFormat corpus_format_for_path(const std::string& path) {
+  return path.size() >= 6 && path.compare(path.size() - 6, 6, ".jsonl") == 0 ? CorpusFormat::Jsonl : CorpusFormat::Text;
+}
 
 SampleStats sample_corpus(Model& m, const Tokenizer& tok, const SampleOptions& o, std::ostream& out) {
   const int V = m.config().vocab_size;
@@ -78,12 +113,7 @@ SampleStats sample_corpus(Model& m, const Tokenizer& tok, const SampleOptions& o
     // Write finished stories in index order, so the file does not depend on which slot finished first.
     while (written_tokens < o.tokens && done.count(next_write)) {
       const std::vector<int32_t>& ids = done[next_write];
-      std::string text = tok.decode(ids);
-      for (char& c : text)
-        if (c == '\n' || c == '\r') c = ' ';
-      const size_t a = text.find_first_not_of(' '), b = text.find_last_not_of(' ');
-      if (a != std::string::npos) {
-        out << text.substr(a, b - a + 1) << '\n';
+      if (write_story(out, tok.decode(ids), o.format, written_stories == 0)) {
         written_tokens += int64_t(ids.size());
         written_stories++;
       }

@@ -2,6 +2,7 @@
 // position, and speed/memory vs context length from bench_results. A plot whose data is absent is not made.
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -78,6 +79,12 @@ void metric_vs_ctx(Db& db, const ReportReference& ref, std::vector<Plot>& out) {
     p.x_label = "context length (tokens)";
     p.y_label = ref.is_percent(m) ? m + " (%)" : m;
     p.log2_x = true;
+    if (ref.is_percent(m)) {
+      // The chance level of a multiple-choice task, from the samples of the runs shown (v_chance).
+      Stmt c(db, "SELECT avg(chance) FROM v_chance WHERE run_id IN (SELECT run_id FROM v_long_context WHERE task = ?)");
+      c.bind(1, task);
+      if (c.step() && !c.is_null(0)) p.hlines.push_back({c.f64(0), fmt::format("chance {:.1f}%", c.f64(0))});
+    }
     Stmt q(db, "SELECT model, mode, ctx, value, stderr, n, beyond_train, train_ctx FROM v_long_context "
                "WHERE task = ? ORDER BY model, mode, ctx");
     q.bind(1, task);
@@ -90,14 +97,17 @@ void metric_vs_ctx(Db& db, const ReportReference& ref, std::vector<Plot>& out) {
       PlotPoint pt{double(q.i64(2)), q.f64(3), q.i64(6) != 0,
                    fmt::format("{} · ctx {}: {} ± {} (n={}){}", p.series.back().label, q.i64(2), fmt_opt(q.f64(3), 2),
                                fmt_opt(q.opt_f64(4), 2), q.is_null(5) ? 0 : q.i64(5),
-                               q.i64(6) ? fmt::format(", beyond training ctx {}", q.i64(7)) : "")};
+                               q.i64(6) ? fmt::format(", beyond training ctx {}", q.i64(7)) : ""), std::nullopt};
+      pt.err = q.opt_f64(4);
       hollow |= pt.hollow;
       p.series.back().points.push_back(pt);
     }
-    if (hollow) p.note = "Hollow markers: context length beyond the model's training context.";
+    p.note = "Bars: ± 1 standard error." + std::string(hollow ? " Hollow markers: beyond the training context." : "");
     plot.id = "ctx_" + slug(task);
     plot.section = "long_context";
     plot.title = p.title;
+    plot.caption = fmt::format("{} ({}) vs context length, ± 1 standard error{}", task, m,
+                               p.hlines.empty() ? "" : "; dotted: chance level from the runs' choices");
     plot.svg = render_line_plot(p);
     out.push_back(std::move(plot));
   }
@@ -159,6 +169,90 @@ void passkey_heatmaps(Db& db, const ReportReference& ref, std::vector<Plot>& out
   }
 }
 
+// One series per (model, mode) of perplexity by position over one text: positions on a log2 axis, ± 1 standard error
+// bars, hollow markers past the model's training context, a dotted line at it; log y when the values span > 10x.
+struct PplSeriesRow {
+  std::string model, mode;
+  int64_t ctx, train_ctx, bucket;
+  double ppl;
+  std::optional<double> stderr_;
+};
+
+LinePlot ppl_plot(const std::vector<PplSeriesRow>& rows, const std::string& title, bool label_ctx, Plot& plot) {
+  Styler st;
+  for (const PplSeriesRow& r : rows) st.add(r.model, r.mode);
+  st.freeze();
+  LinePlot p;
+  p.title = title;
+  p.x_label = "token position";
+  p.y_label = "perplexity";
+  p.log2_x = !rows.empty();
+  double lo = 0, hi = 0;
+  std::set<int64_t> train;
+  std::string prev;
+  for (const PplSeriesRow& r : rows) {
+    p.log2_x &= r.bucket > 0;
+    if (Styler::key(r.model, r.mode) != prev) {
+      std::string label = series_label(r.model, r.mode) + (label_ctx ? " @ " + ctx_label(r.ctx) : "");
+      p.series.push_back(st.series(r.model, r.mode, label));
+      plot.series.push_back(label);
+      prev = Styler::key(r.model, r.mode);
+    }
+    PlotPoint pt{double(r.bucket), r.ppl, r.bucket > r.train_ctx,
+                 fmt::format("{} · positions < {}: perplexity {:.2f}{}", p.series.back().label, r.bucket, r.ppl,
+                             r.stderr_ ? fmt::format(" ± {:.2f}", *r.stderr_) : ""), std::nullopt};
+    pt.err = r.stderr_;
+    p.series.back().points.push_back(pt);
+    lo = lo == 0 ? r.ppl : std::min(lo, r.ppl);
+    hi = std::max(hi, r.ppl);
+    train.insert(r.train_ctx);
+  }
+  p.log10_y = spans_more_than(lo, hi, 10);
+  for (int64_t t : train)
+    if (t > 0) p.vlines.push_back({double(t), "training ctx " + ctx_label(t)});
+  p.note = "Bars: ± 1 standard error. Hollow markers: positions beyond the model's training context.";
+  return p;
+}
+
+std::vector<PplSeriesRow> ppl_rows(Stmt& q) {
+  std::vector<PplSeriesRow> rows;
+  while (q.step())
+    rows.push_back({q.text(0), q.text(1), q.i64(2), q.i64(3), q.i64(4), q.f64(5), q.opt_f64(6)});
+  return rows;
+}
+
+// The key figure: per text, every model and mode overlaid at its longest swept length.
+void ppl_by_position_overlaid(Db& db, std::vector<Plot>& out) {
+  std::vector<std::string> tasks;
+  {
+    Stmt q(db, "SELECT DISTINCT task FROM v_ppl_position ORDER BY task");
+    while (q.step()) tasks.push_back(q.text(0));
+  }
+  for (const std::string& task : tasks) {
+    Stmt q(db, "SELECT v.model, v.mode, v.ctx, v.train_ctx, v.bucket, v.ppl, v.stderr FROM v_ppl_position v "
+               "WHERE v.task = ?1 AND v.ctx = (SELECT max(w.ctx) FROM v_ppl_position w WHERE w.task = ?1 "
+               "AND w.model = v.model AND w.mode = v.mode) ORDER BY v.model, v.mode, v.bucket");
+    q.bind(1, task);
+    const std::vector<PplSeriesRow> rows = ppl_rows(q);
+    std::set<int64_t> ctxs;
+    for (const PplSeriesRow& r : rows) ctxs.insert(r.ctx);
+    Plot plot;
+    const std::string at = ctxs.size() == 1 ? " at " + ctx_label(*ctxs.begin()) : " at each one's longest length";
+    LinePlot p = ppl_plot(rows, "Perplexity by position: " + task_short_name(task) + at, ctxs.size() > 1, plot);
+    p.width = 900;  // the key figure: wider than the per-length plots below it
+    p.height = 460;
+    plot.id = "ppl_position_" + slug(task);
+    plot.section = "key";
+    plot.title = p.title;
+    plot.caption = fmt::format("Perplexity by token position of {}, every model and mode at its longest swept "
+                               "context length{}, ± 1 standard error (over documents)",
+                               task, p.log10_y ? " (log y axis: the values span more than 10x)" : "");
+    plot.svg = render_line_plot(p);
+    out.push_back(std::move(plot));
+  }
+}
+
+// The same per context length, below the key figure.
 void ppl_by_position(Db& db, std::vector<Plot>& out) {
   std::vector<std::pair<std::string, int64_t>> groups;
   {
@@ -166,32 +260,16 @@ void ppl_by_position(Db& db, std::vector<Plot>& out) {
     while (q.step()) groups.push_back({q.text(0), q.i64(1)});
   }
   for (auto& [task, ctx] : groups) {
-    Styler st;
-    {
-      Stmt q(db, "SELECT DISTINCT model, mode FROM v_ppl_position WHERE task = ? AND ctx = ?");
-      q.bind(1, task).bind(2, ctx);
-      while (q.step()) st.add(q.text(0), q.text(1));
-      st.freeze();
-    }
-    LinePlot p;
-    p.title = fmt::format("Perplexity by position ({}, ctx {})", task, ctx_label(ctx));
-    p.x_label = "token position";
-    p.y_label = "perplexity";
-    Stmt mn(db, "SELECT min(bucket) FROM v_ppl_position WHERE task = ? AND ctx = ?");
-    mn.bind(1, task).bind(2, ctx);
-    p.log2_x = mn.step() && mn.i64(0) > 0;
-    Stmt q(db, "SELECT model, mode, bucket, ppl FROM v_ppl_position WHERE task = ? AND ctx = ? "
-               "ORDER BY model, mode, bucket");
+    Stmt q(db, "SELECT model, mode, ctx, train_ctx, bucket, ppl, stderr FROM v_ppl_position WHERE task = ? AND "
+               "ctx = ? ORDER BY model, mode, bucket");
     q.bind(1, task).bind(2, ctx);
-    std::string prev;
     Plot plot;
-    while (q.step()) {
-      st.series_of_row(p, plot, prev, q.text(0), q.text(1));
-      p.series.back().points.push_back({double(q.i64(2)), q.f64(3), false, ""});
-    }
+    LinePlot p = ppl_plot(ppl_rows(q), task_short_name(task) + " @ " + ctx_label(ctx), false, plot);
     plot.id = fmt::format("ppl_position_{}_ctx{}", slug(task), ctx);
     plot.section = "ppl_by_position";
     plot.title = p.title;
+    plot.caption = fmt::format("Perplexity by token position of {} at context length {}, ± 1 standard error",
+                               task, ctx);
     plot.svg = render_line_plot(p);
     out.push_back(std::move(plot));
   }
@@ -264,7 +342,7 @@ void bench_plots(Db& db, std::vector<Plot>& out) {
           std::string tip = fmt::format("{} · ctx {}: {:.2f}", s.label, pt.ctx, *pt.v[k]);
           if (k == 3 && pt.rss_over_baseline)
             tip += fmt::format(" (+{:.2f} over the baseline before it)", *pt.rss_over_baseline);
-          ps.points.push_back({double(pt.ctx), *pt.v[k], false, std::move(tip)});
+          ps.points.push_back({double(pt.ctx), *pt.v[k], false, std::move(tip), std::nullopt});
         }
       p.series.push_back(std::move(ps));
       plot.series.push_back(s.label);
@@ -283,6 +361,7 @@ std::vector<Plot> build_plots(Db& db, const ReportReference& ref) {
   std::vector<Plot> out;
   metric_vs_ctx(db, ref, out);
   passkey_heatmaps(db, ref, out);
+  ppl_by_position_overlaid(db, out);
   ppl_by_position(db, out);
   bench_plots(db, out);
   return out;

@@ -99,6 +99,8 @@ dl.prov dt { font-weight: 600; }
 dl.prov dd { margin: 0; font-family: ui-monospace, Menlo, Consolas, monospace; word-break: break-all; }
 code { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; background: #eef1f4; padding: 1px 4px; }
 details summary { cursor: pointer; font-weight: 600; margin: 10px 0; }
+ul.findings { font-size: 15px; line-height: 1.45; max-width: 1100px; padding-left: 22px; }
+ul.findings li { margin: 4px 0; }
 )css";
 
 struct Section {
@@ -201,10 +203,35 @@ std::string html_provenance(const std::vector<Table>& provenance) {
   return h;
 }
 
+const char* kNoFindings = "Nothing to summarise yet: no perplexity-by-position, effective-context, benchmark or "
+                          "softmax-vs-SUPRA results in this store.";
+
+std::string html_figure(const Plot& p) {
+  return fmt::format("<figure id=\"plot-{}\">\n{}<figcaption>{} — <code>plots/{}.svg</code></figcaption></figure>\n",
+                     p.id, p.svg, html_escape(p.caption.empty() ? p.title : p.caption), p.id);
+}
+
+// The opening section: the generated sentences, then the key figures (perplexity by position, models overlaid).
+std::string html_findings(const std::vector<Finding>& findings, const std::vector<Plot>& plots) {
+  std::string h = "<section id=\"findings\">\n<h2>What the data shows</h2>\n";
+  if (findings.empty()) h += "<p class=\"empty\">" + html_escape(kNoFindings) + "</p>\n";
+  else {
+    h += "<ul class=\"findings\">\n";
+    for (const Finding& f : findings) h += "<li>" + html_escape(f.text) + "</li>\n";
+    h += "</ul>\n<p class=\"tcap\">Each sentence is computed from the store's views when the report is made.</p>\n";
+  }
+  std::string figs;
+  for (const Plot& p : plots)
+    if (p.section == "key") figs += html_figure(p);
+  if (!figs.empty()) h += "<div class=\"plots\">\n" + figs + "</div>\n";
+  return h + "</section>\n";
+}
+
 }  // namespace
 
 std::string render_html_report(const std::string& db_path, const std::vector<Table>& tables,
-                               const std::vector<Table>& provenance, const std::vector<Plot>& plots) {
+                               const std::vector<Table>& provenance, const std::vector<Plot>& plots,
+                               const std::vector<Finding>& findings) {
   std::string h = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                   "<title>supra-eval report</title>\n<style>" +
@@ -213,9 +240,10 @@ std::string render_html_report(const std::string& db_path, const std::vector<Tab
   h += fmt::format("<p>Store <code>{}</code> · generated {} · everything below is read from the store's views "
                    "(no model was run to make this page).</p></header>\n<main>\n",
                    html_escape(db_path), display_time_utc());
-  h += "<nav>";
+  h += "<nav><a href=\"#findings\">What the data shows</a>";
   for (const Section& s : sections()) h += fmt::format("<a href=\"#{}\">{}</a>", s.id, html_escape(s.title));
   h += "<a href=\"#provenance\">Provenance</a><a href=\"#views\">Views</a><a href=\"#paper\">Paper</a></nav>\n";
+  h += html_findings(findings, plots);
 
   for (const Section& s : sections()) {
     h += fmt::format("<section id=\"{}\">\n<h2>{}</h2>\n", s.id, html_escape(s.title));
@@ -231,9 +259,7 @@ std::string render_html_report(const std::string& db_path, const std::vector<Tab
     std::string figs;
     for (const Plot& p : plots)
       if (std::find(s.plot_sections.begin(), s.plot_sections.end(), p.section) != s.plot_sections.end())
-        figs += fmt::format("<figure id=\"plot-{}\">\n{}<figcaption>{} — <code>plots/{}.svg</code></figcaption>"
-                            "</figure>\n",
-                            p.id, p.svg, html_escape(p.title), p.id);
+        figs += html_figure(p);
     if (!figs.empty()) {
       body += "<div class=\"plots\">\n" + figs + "</div>\n";
       any = true;
@@ -268,10 +294,17 @@ std::string render_html_report(const std::string& db_path, const std::vector<Tab
 }
 
 std::string render_markdown_report(const std::string& db_path, const std::vector<Table>& tables,
-                                   const std::vector<Table>& provenance, const std::vector<Plot>& plots) {
+                                   const std::vector<Table>& provenance, const std::vector<Plot>& plots,
+                                   const std::vector<Finding>& findings) {
   std::string m = fmt::format("# supra-eval report: softmax vs SUPRA\n\nStore `{}`, generated {}. Every number is "
                               "read from the store's views (see reports/README.md).\n\n",
                               db_path, display_time_utc());
+  m += "# What the data shows\n\n";
+  for (const Finding& f : findings) m += "- " + f.text + "\n";
+  if (findings.empty()) m += "_" + std::string(kNoFindings) + "_\n";
+  m += "\n";
+  for (const Plot& p : plots)
+    if (p.section == "key") m += fmt::format("![{}](plots/{}.svg)\n\n", p.caption.empty() ? p.title : p.caption, p.id);
   for (const Section& s : sections()) {
     m += fmt::format("# {}\n\n", s.title);
     bool any = false;
@@ -310,12 +343,14 @@ ReportSummary write_report(const ReportOptions& o) {
 
   std::vector<Table> tables, prov;
   std::vector<Plot> plots;
+  std::vector<Finding> findings;
   ReportSummary sum;
   db.transaction(  // one snapshot: batches a sweep commits meanwhile appear in none of the tables or in all
       [&] {
         tables = build_tables(db, ref);
         prov = build_provenance(db);
         plots = build_plots(db, ref);
+        findings = build_findings(db);
         Stmt q(db,
                "SELECT (SELECT count(*) FROM runs WHERE status = 'finished'), (SELECT count(*) FROM bench_results)");
         q.step();
@@ -347,8 +382,8 @@ ReportSummary write_report(const ReportOptions& o) {
   }
   for (const Plot& p : plots) emit(fs::path("plots") / (p.id + ".svg"), p.svg);
   emit("views.sql", views_sql);
-  if (o.formats.count("md")) emit("report.md", render_markdown_report(o.db_path, tables, prov, plots));
-  if (o.formats.count("html")) emit("report.html", render_html_report(o.db_path, tables, prov, plots));
+  if (o.formats.count("md")) emit("report.md", render_markdown_report(o.db_path, tables, prov, plots, findings));
+  if (o.formats.count("html")) emit("report.html", render_html_report(o.db_path, tables, prov, plots, findings));
   return sum;
 }
 

@@ -40,6 +40,13 @@ struct PlotPoint {
   double x = 0, y = 0;
   bool hollow = false;  // e.g. beyond the training context
   std::string tip;      // tooltip
+  std::optional<double> err;  // half-width of an error bar (one standard error); the y range includes y +- err
+};
+
+// A dotted reference line across the plot (chance level) or down it (the training context), labelled at its end.
+struct RefLine {
+  double at = 0;  // y for a horizontal line, x for a vertical one
+  std::string label;
 };
 
 struct PlotSeries {
@@ -54,12 +61,18 @@ struct LinePlot {
   std::string title, x_label, y_label;
   bool log2_x = false;  // x must then be > 0
   bool y_from_zero = false;
+  bool log10_y = false;  // y (and y - err) must then be > 0; non-positive values are left out
+  std::vector<RefLine> hlines, vlines;  // inside the range: the y (x) range is widened to include each
   std::vector<PlotSeries> series;
   std::string note;  // a line under the plot
   double width = 600, height = 400;
 };
 
+// Error bars are drawn as <g class="errbar" data-x data-y data-err> (the values exact, shortest round-trip form), so
+// a reader (or a test) can check them against the store; reference lines as <g class="refline" data-value>.
 std::string render_line_plot(const LinePlot& p);
+// Whether a positive range [lo, hi] spans more than `factor` (a log axis then shows it better).
+bool spans_more_than(double lo, double hi, double factor);
 
 struct Heatmap {
   std::string title, x_label, y_label;

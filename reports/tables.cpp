@@ -484,6 +484,19 @@ std::string depth_label(double d) {
   return s;
 }
 
+std::string task_short_name(const std::string& task) {
+  const size_t colon = task.find(':');
+  if (colon == std::string::npos) return task;
+  std::string file = task.substr(colon + 1);
+  // The built-in file tasks append "@<first hex of the file's sha256>" to keep two files of one name apart.
+  const size_t at = file.find_last_of('@');
+  if (at != std::string::npos && at + 1 < file.size() &&
+      file.find_first_not_of("0123456789abcdef", at + 1) == std::string::npos)
+    file.erase(at);
+  const size_t slash = file.find_last_of('/');
+  return slash == std::string::npos ? file : file.substr(slash + 1);
+}
+
 std::vector<Table> build_tables(Db& db, const ReportReference& ref) {
   return {nlu_table(db, ref),     long_context_table(db, ref), effective_ctx_table(db, ref), pairs_table(db, ref),
           passkey_table(db),      ppl_position_table(db),      bench_table(db),             paper_table1(ref),

@@ -331,6 +331,19 @@ SELECT model_label AS model, model_name, mode, task, ctx, train_ctx, beyond_trai
        CAST(substr(metric, 9) AS INTEGER) AS bucket, value AS ppl, stderr, n, run_id
 FROM v_cells WHERE task GLOB 'ppl_by_position*' AND metric GLOB 'ppl_pos_[0-9]*')sql"});
 
+  v.push_back({"v_chance", "chance level of a multiple-choice run, from its samples", R"sql(
+-- v_chance: per finished run of a multiple-choice task (every request of every document a loglikelihood request, at
+-- least two per document: one per choice), the accuracy of a uniform random pick, 100 x mean over documents of
+-- 1 / (number of choices), in display units. Runs of other tasks have no row. The plots draw it as a dotted line.
+CREATE TEMP VIEW v_chance AS
+WITH per_doc AS (
+  SELECT run_id, doc, count(*) AS n_choices, sum(type = 'loglikelihood') AS n_ll FROM samples GROUP BY run_id, doc)
+SELECT p.run_id, r.task, 100.0 * avg(1.0 / p.n_choices) AS chance, count(*) AS n_docs
+FROM per_doc p JOIN runs r ON r.id = p.run_id
+WHERE r.status = 'finished'
+GROUP BY p.run_id
+HAVING min(p.n_choices) >= 2 AND min(p.n_ll = p.n_choices) = 1)sql"});
+
   v.push_back({"v_effective_ctx", "RULER-style effective context length per (model, mode, task)", R"sql(
 -- v_effective_ctx: per (model, mode, task) of a long-context task (a pattern of report_ref_effective_tasks) with its
 -- primary metric at two or more context lengths: the largest swept

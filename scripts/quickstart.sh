@@ -3,7 +3,8 @@
 # tool (models/stories260K-supra), swept over context lengths from 128 to 4096 (8x their training length of 512).
 #   1. greedy generation from both models;
 #   2. NLU tasks (first 100 documents each) at 128, 512, 2048 and 4096;
-#   3. perplexity by position of held-out teacher text (models/stories260K-supra/data/heldout_s3.txt, never trained
+#   3. perplexity by position of held-out teacher text (models/stories260K-supra/data/heldout_s13.txt: stories as
+#      the teacher wrote them, newlines kept, a blank line between stories; never trained
 #      on) at 128 .. 4096: where each model stops using its context;
 #   4. passkey and key-value retrieval probes at 256 .. 4096 (prompts sized to each length);
 #   5. prefill/decode speed and memory of both models at 128 .. 8192;
@@ -19,7 +20,7 @@ cmake --build "$build_dir" -j"$(nproc)" --target supra-eval
 bin="$build_dir/supra-eval"
 softmax=models/stories260K/stories260K.bin
 supra=models/stories260K-supra
-heldout=$supra/data/heldout_s3.txt
+heldout=$supra/data/heldout_s13.txt
 out=out/quickstart
 db=$out/results.sqlite
 mkdir -p "$out"

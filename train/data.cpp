@@ -2,26 +2,43 @@
 
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "core/error.h"
 #include "core/splitmix64.h"
 
 namespace supra::train {
 
-std::vector<int32_t> tokenize_lines(const std::string& file, const Tokenizer& tok) {
+std::vector<int32_t> tokenize_corpus(const std::string& file, const Tokenizer& tok) {
   std::ifstream in(file, std::ios::binary);
   if (!in) fail("{}: cannot open the training text", file);
+  const bool jsonl = file.size() >= 6 && file.compare(file.size() - 6, 6, ".jsonl") == 0;
   std::vector<int32_t> out;
   std::string line;
-  int64_t docs = 0;
+  int64_t docs = 0, line_no = 0;
   while (std::getline(in, line)) {
+    line_no++;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    std::string text = line;
+    if (jsonl) {
+      nlohmann::json rec;
+      try {
+        rec = nlohmann::json::parse(line);
+      } catch (const nlohmann::json::exception& e) {
+        fail("{}:{}: not a JSON record ({}); expected one {{\"text\": ...}} object per line", file, line_no, e.what());
+      }
+      if (!rec.is_object() || !rec.contains("text") || !rec["text"].is_string())
+        fail("{}:{}: expected an object with a string field \"text\"", file, line_no);
+      text = rec["text"].get<std::string>();
+    }
     out.push_back(tok.bos_id());
-    const auto ids = tok.encode(line);
+    const auto ids = tok.encode(text);
     out.insert(out.end(), ids.begin(), ids.end());
     docs++;
   }
-  if (docs == 0) fail("{}: no non-empty line: expected one document per line", file);
+  if (docs == 0)
+    fail("{}: no document: expected {}", file, jsonl ? "one {\"text\": ...} record per line" : "one document per line");
   return out;
 }
 

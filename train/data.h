@@ -1,6 +1,6 @@
 #pragma once
-// Training data: a text file becomes one token stream (each non-empty line is a document, encoded as BOS + its
-// tokens, as llama2.c's pretokenizer writes TinyStories), cut into packed fixed-length sequences of L+1 tokens
+// Training data: a corpus file becomes one token stream of documents, each encoded as BOS + its tokens (as llama2.c's
+// pretokenizer writes TinyStories), cut into packed fixed-length sequences of L+1 tokens
 // that overlap by one token (the last token of one is the first of the next), so every token is a target once.
 // Training visits them in a seeded random order per epoch; the position (epoch, index) is all that a resumed run
 // needs to continue the same order.
@@ -12,8 +12,10 @@
 
 namespace supra::train {
 
-// The token stream of a text file. Errors name the file.
-std::vector<int32_t> tokenize_lines(const std::string& file, const Tokenizer& tok);
+// The token stream of a corpus file. A .jsonl file holds one document per line as a JSON object with a string field
+// "text" (multi-line documents kept: what `sample` writes); any other file is one document per non-empty line.
+// Errors name the file and line.
+std::vector<int32_t> tokenize_corpus(const std::string& file, const Tokenizer& tok);
 
 class PackedData {
  public:

@@ -282,7 +282,7 @@ TEST_CASE("a schema 3 store (before leases) is migrated to the current schema an
     CHECK(s.open_run(k, 3, 512, {}, "rev") == 1);
   }
   CHECK(query_int(db, "SELECT value FROM meta WHERE key = 'schema_version'") == supra::Store::kSchemaVersion);
-  CHECK(supra::Store::kSchemaVersion == 5);
+  CHECK(supra::Store::kSchemaVersion == 7);
   CHECK(query_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'run_leases'") == 1);
 }
 

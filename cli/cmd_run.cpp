@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/engine_options.h"
 #include "harness/task_catalog.h"
+#include "harness/state_memory.h"
 #include "harness/task_runner.h"
 #include "tasks/task.h"
 
@@ -25,6 +26,7 @@ struct EvalArgs {
   int64_t limit = -1;
   uint64_t seed = 1234;
   bool add_bos = false, take_over = false;
+  std::string state_memory = "0";
 
   void add_to(CLI::App& cmd) {
     cmd.add_option("--tasks", tasks, "comma-separated task names (see `supra-eval tasks`)")->required();
@@ -40,6 +42,9 @@ struct EvalArgs {
                    "left | doc_end | middle: how long documents are cut to fit --ctx (default: each task's own: "
                    "doc_end for SCROLLS-style tasks, left otherwise); recorded with every run");
     cmd.add_flag("--add-bos", add_bos, "prepend BOS to every request (lm-eval's add_bos_token; off by default)");
+    cmd.add_option("--state-memory", state_memory,
+                   "bytes of sequence states (KV caches, SUPRA states) live at once, e.g. 8G (default: half the "
+                   "available RAM on cpu, 80% of free GPU memory on cuda); changes the schedule, not the scores");
     cmd.add_flag("--take-over", take_over,
                  "resume a run whose lease names a process on another host that you know is dead (one on this host "
                  "is checked by its pid and taken over without this flag)");
@@ -121,6 +126,7 @@ void evaluate_model(const EvalArgs& a, const EngineOptions& eng, std::vector<int
     st.device = eng.device;
     st.dtype = eng.device == "cuda" ? eng.gpu_dtype : "";
     st.take_over = a.take_over;
+    st.state_memory = parse_bytes(a.state_memory, "--state-memory");
     RunOutcome o = run_task(store, s, *c.task, st);
     std::fprintf(stderr, "%s %s ctx %ld: %ld docs (%ld new, %ld requests) in %.1fs%s\n", c.task->name().c_str(),
                  o.key.mode.c_str(), long(c.ctx), long(o.n_docs), long(o.n_new_docs), long(o.n_new_requests),

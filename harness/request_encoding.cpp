@@ -72,7 +72,9 @@ FittedPrompt fit_pair(const Tokenizer& tok, const tasks::PromptText& parts, cons
   FittedPrompt f;
   LoglikelihoodRequest r = encode_pair(tok, parts.prefix + parts.document + parts.suffix, continuation, add_bos);
   f.continuation = std::move(r.continuation);
-  f.truncated = cut(tok, parts, r.context, add_bos, policy, ctx, int64_t(f.continuation.size()));
+  // The model reads prompt + continuation[:-1] (the last continuation token is only a target), so the prompt may
+  // keep L + 1 - |continuation| tokens: under `left` that is lm-eval's window (ctx + cont)[-(L+1):][:-1] exactly.
+  f.truncated = cut(tok, parts, r.context, add_bos, policy, ctx, int64_t(f.continuation.size()) - 1);
   return f;
 }
 

@@ -7,8 +7,10 @@
 
 #include "core/build_info.h"
 #include "core/error.h"
+#include "core/sha256.h"
 #include "harness/progress.h"
 #include "harness/request_encoding.h"
+#include "harness/state_memory.h"
 #include "tasks/truncation.h"
 
 namespace supra {
@@ -39,9 +41,12 @@ void add_fitted(const Tokenizer& tok, const tasks::Request& r, size_t i, int64_t
   FittedPrompt f = r.type == tasks::RequestType::Loglikelihood
                        ? fit_pair(tok, *r.parts, r.continuation, add_bos, policy, ctx)
                        : fit_prompt(tok, *r.parts, add_bos, policy, ctx, r.max_gen_toks);
-  row.n_input = int64_t(f.truncated.input);
-  row.n_kept = int64_t(f.truncated.kept);
+  // Counts of the whole request (store/README.md): a loglikelihood request's continuation is never cut.
+  const int64_t n_cont = r.type == tasks::RequestType::Loglikelihood ? int64_t(f.continuation.size()) : 0;
+  row.n_input = int64_t(f.truncated.input) + n_cont;
+  row.n_kept = int64_t(f.truncated.kept) + n_cont;
   row.n_dropped = int64_t(f.truncated.dropped);
+  if (r.type == tasks::RequestType::Loglikelihood) row.n_continuation = n_cont;
   row.truncation = std::string(tasks::truncation_policy_name(f.truncated.applied));
   if (r.type == tasks::RequestType::Loglikelihood) {
     sorted.ll.push_back({std::move(f.truncated.tokens), std::move(f.continuation)});
@@ -65,6 +70,7 @@ void add_plain(EngineSession& s, Scorer& scorer, const tasks::Request& r, size_t
     case tasks::RequestType::Loglikelihood:
       sorted.ll.push_back(encode_pair(tok, r.context, r.continuation, add_bos));
       sorted.ll_idx.push_back(i);
+      row.n_continuation = int64_t(sorted.ll.back().continuation.size());
       // lm-eval asserts len(continuation) <= max_length: a choice longer than the context cannot be scored.
       if (int64_t(sorted.ll.back().continuation.size()) > ctx)
         fail("{} doc {}: a continuation of {} tokens does not fit --ctx {} (lm-eval refuses it too); use a longer "
@@ -154,6 +160,11 @@ RunKey run_key(EngineSession& s, const tasks::Task& task, const RunSettings& st,
   k.device = st.device;
   k.add_bos = st.add_bos;
   k.limit = st.limit;
+  k.tokenizer_sha256 = s.tokenizer ? sha256_file(s.tokenizer->path()) : "";
+  k.kv_dtype = s.ckpt.config.attention == AttentionMode::Softmax ? dtype_name(s.model->options().kv_dtype) : "";
+  k.chunk = s.ckpt.config.attention == AttentionMode::Supra && s.model->options().form == SupraForm::Chunked
+                ? s.model->options().chunk
+                : 0;
   return k;
 }
 
@@ -283,7 +294,9 @@ RunOutcome run_task(Store& store, EngineSession& s, tasks::Task& task, const Run
   for (int64_t d = 0; d < n_docs; d++)
     if (!done.count(d)) pending.push_back(d);
 
-  Scorer scorer(*s.model, ScorerOptions{st.ctx, 512, 32});
+  ScorerOptions so{st.ctx, 512, 32};
+  so.state_memory = st.state_memory ? st.state_memory : default_state_memory(s);
+  Scorer scorer(*s.model, so);
   int64_t finished = int64_t(done.size());
   Progress progress(fmt::format("{} {} ctx {}", task.name(), k.mode, st.ctx), n_docs, finished);
   for (size_t b0 = 0; b0 < pending.size(); b0 += size_t(st.batch_docs)) {

@@ -24,6 +24,8 @@ struct RunSettings {
   std::string dtype;          // weight dtype as computed (recorded)
   bool quiet = false;         // no progress line
   bool take_over = false;     // take the run over even from a lease that looks live (the user knows it is dead)
+  size_t state_memory = 0;    // bytes of live sequence states (ScorerOptions); 0: default_state_memory. Not keyed:
+                              // it changes the schedule (last bits at most), not the numbers
 };
 
 struct RunOutcome {

@@ -74,7 +74,7 @@ TEST_CASE("measure: peak memory of QuALITY scoring under state memory budgets", 
     st.limit = docs;
     st.batch_docs = int(docs);
     st.quiet = true;
-    st.truncation = "left";
+    // The task's default, doc_end: the 4 choices of a question keep one prompt, computed once and forked.
     st.state_memory = size_t(budget) << 20;
     const PeakWindow window;
     const RunOutcome o = run_task(store, s, *task, st);

@@ -82,3 +82,20 @@ TEST_CASE("fit_pair under left gives the model lm-eval's window of L input token
     CHECK(f.truncated.dropped == full.size() - size_t(L + 1));
   }
 }
+
+TEST_CASE("fit_pair cut for the longest choice gives every choice of a question the same prompt", "[truncation]") {
+  const Tokenizer& tok = tok512();
+  const tasks::PromptText parts{"", words(100), "\n\nQuestion: Who ran?\nAnswer:"};
+  const std::vector<std::string> choices = {" A cat", " The dog ran home to Lily and the cat", " Lily"};
+  int64_t longest = 0;
+  for (const auto& c : choices)
+    longest = std::max<int64_t>(longest, int64_t(encode_pair(tok, parts.document + parts.suffix, c, false).continuation.size()));
+  std::vector<std::vector<int32_t>> prompts;
+  for (const auto& c : choices) {
+    const FittedPrompt f = fit_pair(tok, parts, c, false, tasks::TruncationPolicy::DocEnd, 128, longest);
+    CHECK(int64_t(f.truncated.tokens.size()) + longest == 128 + 1);  // the longest choice's model input is L
+    prompts.push_back(f.truncated.tokens);
+  }
+  CHECK(prompts[0] == prompts[1]);
+  CHECK(prompts[1] == prompts[2]);
+}

@@ -130,3 +130,18 @@ TEST_CASE("sample token counts mean the same for plain and long-document loglike
   CHECK(query_int(db, "SELECT count(*) FROM samples WHERE n_dropped > 0 AND n_kept != 97") == 0);
   CHECK(query_int(db, "SELECT count(*) FROM samples WHERE truncation IS NOT NULL AND n_dropped = 0") == 0);
 }
+
+TEST_CASE("under doc_end the choices of a QuALITY question keep one prompt", "[resume][truncation]") {
+  const fs::path db = supra::test::fresh_temp("runkeys", "docend.sqlite");
+  std::string out;
+  const std::vector<std::string> args = {"run", "--model", kDir + "stories260K.bin", "--tasks", "quality_example",
+                                         "--ctx", "512", "--limit", "2", "--threads", "1", "--db", db.string()};
+  REQUIRE(supra::test::run_cli(args, out, supra::test::fresh_temp("runkeys", "docend.log").string()) == 0);
+  REQUIRE(query_int(db, "SELECT count(*) FROM samples WHERE truncation = 'doc_end' AND n_dropped > 0") > 0);
+  // Prompt tokens kept = n_kept - n_continuation: one value per document.
+  CHECK(query_int(db, "SELECT count(*) FROM (SELECT doc FROM samples GROUP BY doc "
+                      "HAVING count(DISTINCT n_kept - n_continuation) != 1)") == 0);
+  // The longest choice's model input is exactly L.
+  CHECK(query_int(db, "SELECT count(*) FROM (SELECT doc, max(n_kept) AS m FROM samples WHERE n_dropped > 0 GROUP BY "
+                      "doc HAVING m != 513)") == 0);
+}

@@ -35,7 +35,7 @@ class Model {
 
   std::unique_ptr<SequenceState> new_state();
   // Bytes a state of this model holds once it has room for `tokens` tokens (reserve_tokens): KV cache rows in whole
-  // blocks of 256 in the KV dtype; a SUPRA state's size whatever the length.
+  // blocks of 16 in the KV dtype; a SUPRA state's size whatever the length.
   size_t state_bytes(int64_t tokens) const;
   // Appends each sequence's tokens to its state. `hidden`, when given, receives the final RMSNormed hidden states
   // [sum of tokens, D] in input order (allocated here when empty or too small).

@@ -26,7 +26,8 @@ KVCache::KVCache(Backend& backend, int n_layers, int kv_dim, DType dtype, std::s
 }
 
 namespace {
-int64_t whole_blocks(int64_t rows) { return (rows + 255) / 256 * 256; }
+// Rows are allocated in blocks of 16: a fork holding a choice of a few tokens costs a few rows, not hundreds.
+int64_t whole_blocks(int64_t rows) { return (rows + 15) / 16 * 16; }
 }  // namespace
 
 size_t KVCache::bytes_for(int n_layers, int kv_dim, DType dtype, int64_t rows) {
@@ -42,7 +43,7 @@ int64_t KVCache::shared_rows() const {
 void KVCache::reserve(int64_t rows) {
   const int64_t base = shared_rows(), need = rows - base;
   if (need <= 0 || (tail_ && need <= tail_->capacity)) return;
-  // At least a quarter more (and whole blocks of 256 rows): a cache of 32k tokens that starts decoding should not
+  // At least a quarter more (and whole blocks of 16 rows): a cache of 32k tokens that starts decoding should not
   // reserve 64k rows.
   const int64_t old_cap = tail_ ? tail_->capacity : 0;
   const int64_t cap = std::max<int64_t>(whole_blocks(need), old_cap + old_cap / 4);

@@ -73,7 +73,7 @@ class KVCache final : public SequenceState {
   size_t own_bytes() const;
   DType dtype() const { return dtype_; }
   AttentionMode mode() const override { return AttentionMode::Softmax; }
-  // Bytes of a cache of `rows` rows (one block, as allocated: whole blocks of 256 rows).
+  // Bytes of a cache of `rows` rows (one block, as allocated: whole blocks of 16 rows).
   static size_t bytes_for(int n_layers, int kv_dim, DType dtype, int64_t rows);
 
  private:

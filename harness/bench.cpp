@@ -112,13 +112,13 @@ double device_free_bytes(Backend& be) {
   return 0;
 }
 
-// Bytes a softmax decode of `batch` forks needs on the device: each fork is reserved at round256(ctx) rows and
+// Bytes a softmax decode of `batch` forks needs on the device: each fork is reserved at round16(ctx) rows and
 // grows by at least a quarter when the decode passes it (KVCache's growth rule), old and new copies alive together
 // for a moment.
 double softmax_decode_bytes(const ModelConfig& c, int64_t ctx, int steps, int batch, DType kv_dtype) {
-  auto round256 = [](int64_t r) { return (r + 255) / 256 * 256; };
-  const int64_t cap0 = round256(std::max<int64_t>(ctx, 1));
-  const int64_t cap1 = ctx + steps > cap0 ? std::max(round256(ctx + steps), cap0 + cap0 / 4) : 0;
+  auto round16 = [](int64_t r) { return (r + 15) / 16 * 16; };
+  const int64_t cap0 = round16(std::max<int64_t>(ctx, 1));
+  const int64_t cap1 = ctx + steps > cap0 ? std::max(round16(ctx + steps), cap0 + cap0 / 4) : 0;
   const double row = 2.0 * c.n_layers * c.kv_dim() * double(dtype_size(kv_dtype));
   return double(batch) * double(cap0 + cap1) * row;
 }

@@ -63,7 +63,7 @@ TEST_CASE("measure: peak memory of QuALITY scoring under state memory budgets", 
   // A of the README: one 512-row forward's activations and logits, and the fp32 KV scratch of ctx rows.
   const double act_mib =
       512.0 * (4.0 * c.dim + 2.0 * c.q_dim() + 2.0 * c.kv_dim() + 2.0 * c.hidden_dim + c.vocab_size) * 4 / MiB +
-      2.0 * double((ctx + 255) / 256 * 256) * c.kv_dim() * 4 / MiB;
+      2.0 * double((ctx + 15) / 16 * 16) * c.kv_dim() * 4 / MiB;
   std::vector<std::vector<double>> scores;
   for (int64_t budget : budgets_mib) {
     const std::filesystem::path db = supra::test::fresh_temp("measure", "budget" + std::to_string(budget) + ".sqlite");

@@ -51,7 +51,10 @@ std::vector<std::vector<Scorer::Slice>> Scorer::plan_passes(std::span<const Logl
     const size_t ctx_bytes = context_bytes(grp);
     for (size_t b = 0; b < grp.size();) {
       size_t e = b, used_here = ctx_bytes;
-      while (e < grp.size() && used_here + member_bytes(grp, grp[e]) <= budget) used_here += member_bytes(grp, grp[e++]);
+      while (e < grp.size() && used_here + member_bytes(grp, grp[e]) <= budget) {
+        used_here += member_bytes(grp, grp[e]);
+        e++;
+      }
       if (e == b)
         fail("loglikelihood request {}: its states need {} bytes ({} of shared context, {} of its own), more than the "
              "state memory budget of {} bytes; give a larger --state-memory",

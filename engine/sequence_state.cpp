@@ -46,7 +46,7 @@ void KVCache::reserve(int64_t rows) {
   // At least a quarter more (and whole blocks of 16 rows): a cache of 32k tokens that starts decoding should not
   // reserve 64k rows.
   const int64_t old_cap = tail_ ? tail_->capacity : 0;
-  const int64_t cap = std::max<int64_t>(whole_blocks(need), old_cap + old_cap / 4);
+  const int64_t cap = whole_blocks(std::max<int64_t>(need, old_cap + old_cap / 4));  // whole blocks: bytes_for is exact
   auto grown = std::make_shared<Block>();
   grown->capacity = cap;
   const int64_t valid = n_past_ - base;
@@ -111,7 +111,8 @@ std::unique_ptr<SequenceState> KVCache::copy() const {
   for (int l = 0; l < n_layers_; l++) {
     int64_t at = 0;
     auto put = [&](const Tensor& kb, const Tensor& vb, int64_t rows) {
-      Tensor dk = c->tail_->k[size_t(l)].slice_rows(at, at + rows), dv = c->tail_->v[size_t(l)].slice_rows(at, at + rows);
+      Tensor dk = c->tail_->k[size_t(l)].slice_rows(at, at + rows);
+      Tensor dv = c->tail_->v[size_t(l)].slice_rows(at, at + rows);
       backend_.copy(kb.slice_rows(0, rows), dk);
       backend_.copy(vb.slice_rows(0, rows), dv);
       at += rows;
@@ -125,12 +126,12 @@ std::unique_ptr<SequenceState> KVCache::copy() const {
 }
 
 size_t KVCache::own_bytes() const {
-  return tail_ ? 2 * size_t(n_layers_) * size_t(tail_->capacity) * size_t(kv_dim_) * dtype_size(dtype_) : 0;
+  return tail_ ? bytes_for(n_layers_, kv_dim_, dtype_, tail_->capacity) : 0;
 }
 
 size_t KVCache::bytes() const {
   size_t b = own_bytes();
-  for (const Shared& s : shared_) b += 2 * size_t(n_layers_) * size_t(s.block->capacity) * size_t(kv_dim_) * dtype_size(dtype_);
+  for (const Shared& s : shared_) b += bytes_for(n_layers_, kv_dim_, dtype_, s.block->capacity);
   return b;
 }
 

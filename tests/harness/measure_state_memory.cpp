@@ -19,6 +19,7 @@
 #include "harness/task_catalog.h"
 #include "harness/task_runner.h"
 #include "tests/harness/cli_util.h"
+#include "tests/harness/store_query.h"
 
 using namespace supra;
 
@@ -79,10 +80,17 @@ TEST_CASE("measure: peak memory of QuALITY scoring under state memory budgets", 
     const PeakWindow window;
     const RunOutcome o = run_task(store, s, *task, st);
     const PeakReading peak = window.peak();
-    // S: the live states at most the budget, or what one question needs (its context once, 4 choice forks).
-    const double one_question_mib =
-        double(s.model->state_bytes(ctx) + 4 * s.model->state_bytes(16)) / MiB;
-    const double states_mib = std::min(double(budget), double(docs) * one_question_mib);
+    // S: at most the budget, and at most what the questions need: each its shared prompt once (all but its last
+    // token) and one fork per choice holding the choice's tokens (from the sample rows just written).
+    // Rows in blocks of 16 (KVCache); a softmax shape: state_bytes(1) is one block.
+    const std::string row_bytes = std::to_string(s.model->state_bytes(1) / 16);
+    const int64_t fork_bytes =
+        supra::test::query_int(db, "SELECT sum(" + row_bytes + " * ((n_continuation + 15) / 16 * 16)) FROM samples");
+    const int64_t prompt_bytes = supra::test::query_int(
+        db, "SELECT sum(p) FROM (SELECT " + row_bytes +
+                " * ((max(n_kept - n_continuation) - 1 + 15) / 16 * 16) AS p FROM samples GROUP BY doc)");
+    const double questions_mib = double(fork_bytes + prompt_bytes) / MiB;
+    const double states_mib = std::min(double(budget), questions_mib);
     // The baseline holds the weights and the runtime (W + R); after the first budget also the model's workspace.
     const double predicted = double(window.baseline_bytes()) / MiB + states_mib + act_mib;
     std::vector<double> vals;

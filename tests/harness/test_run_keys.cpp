@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/sha256.h"
+#include "harness/state_memory.h"
 #include "harness/task_runner.h"
 #include "tests/harness/cli_util.h"
 #include "tests/harness/store_query.h"
@@ -144,4 +145,23 @@ TEST_CASE("under doc_end the choices of a QuALITY question keep one prompt", "[r
   // The longest choice's model input is exactly L.
   CHECK(query_int(db, "SELECT count(*) FROM (SELECT doc, max(n_kept) AS m FROM samples WHERE n_dropped > 0 GROUP BY "
                       "doc HAVING m != 513)") == 0);
+}
+
+TEST_CASE("state memory sizes parse in binary units and a bad one names the option", "[resume]") {
+  CHECK(parse_bytes("0", "--state-memory") == 0);
+  CHECK(parse_bytes("4096", "--state-memory") == 4096);
+  CHECK(parse_bytes("64K", "--state-memory") == 65536);
+  CHECK(parse_bytes("1.5G", "--state-memory") == size_t(1536) << 20);
+  CHECK(parse_bytes("8gb", "--state-memory") == size_t(8) << 30);
+  CHECK_THROWS_WITH(parse_bytes("lots", "--state-memory"), Catch::Contains("--state-memory: 'lots' is not a size"));
+  CHECK_THROWS_WITH(parse_bytes("3X", "--state-memory"), Catch::Contains("e.g. 8G"));
+  // A budget below one request's state stops the run with both numbers, before anything is written.
+  const fs::path db = supra::test::fresh_temp("runkeys", "tiny_budget.sqlite");
+  std::string out;
+  const std::vector<std::string> args = {"run",     "--model", kDir + "stories260K.bin", "--tasks", "arc_easy",
+                                         "--ctx",   "64",      "--limit", "2", "--threads", "1",
+                                         "--state-memory", "1K", "--db", db.string()};
+  CHECK(supra::test::run_cli(args, out, supra::test::fresh_temp("runkeys", "tiny_budget.log").string()) != 0);
+  CHECK_THAT(out, Catch::Contains("more than the state memory budget of 1024 bytes"));
+  CHECK(query_int(db, "SELECT count(*) FROM samples") == 0);
 }

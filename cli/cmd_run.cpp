@@ -16,6 +16,7 @@
 #include "harness/merge.h"
 #include "harness/task_catalog.h"
 #include "harness/work_plan.h"
+#include "harness/state_memory.h"
 #include "harness/task_runner.h"
 #include "tasks/task.h"
 
@@ -73,6 +74,7 @@ void evaluate_model(const EvalArgs& a, const EngineOptions& eng, std::vector<int
     st.device = eng.device;
     st.dtype = eng.device == "cuda" ? eng.gpu_dtype : "";
     st.take_over = a.take_over;
+    st.state_memory = parse_bytes(a.state_memory, "--state-memory");
     RunOutcome o = run_task(store, s, *c.task, st);
     std::fprintf(stderr, "%s %s ctx %ld: %ld docs (%ld new, %ld requests) in %.1fs%s\n", c.task->name().c_str(),
                  o.key.mode.c_str(), long(c.ctx), long(o.n_docs), long(o.n_new_docs), long(o.n_new_requests),

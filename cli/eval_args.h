@@ -21,6 +21,7 @@ struct EvalArgs {
   int64_t limit = -1;
   uint64_t seed = 1234;
   bool add_bos = false, take_over = false;
+  std::string state_memory = "0";
 
   void add_to(CLI::App& cmd) {
     cmd.add_option("--tasks", tasks, "comma-separated task names (see `supra-eval tasks`)")->required();
@@ -36,6 +37,9 @@ struct EvalArgs {
                    "left | doc_end | middle: how long documents are cut to fit --ctx (default: each task's own: "
                    "doc_end for SCROLLS-style tasks, left otherwise); recorded with every run");
     cmd.add_flag("--add-bos", add_bos, "prepend BOS to every request (lm-eval's add_bos_token; off by default)");
+    cmd.add_option("--state-memory", state_memory,
+                   "bytes of sequence states (KV caches, SUPRA states) live at once, e.g. 8G (default: half the "
+                   "available RAM on cpu, 80% of free GPU memory on cuda); changes the schedule, not the scores");
     cmd.add_flag("--take-over", take_over,
                  "resume a run whose lease names a process on another host that you know is dead (one on this host "
                  "is checked by its pid and taken over without this flag)");

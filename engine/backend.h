@@ -42,6 +42,9 @@ class Backend {
   virtual void copy(const Tensor& src, Tensor& dst) = 0;  // same device, same byte size
   virtual void to_host(const Tensor& src, void* dst) = 0;
   virtual void from_host(const void* src, Tensor& dst) = 0;
+  // dst = src element by element, between float dtypes (f32, f16, bf16; round to nearest even); same number of
+  // elements, same device. The KV cache stores 16-bit rows and hands attention fp32 ones through this.
+  virtual void convert(const Tensor& src, Tensor& dst) = 0;
   virtual void synchronize() {}
 
   // --- ops; n = rows (tokens) ---

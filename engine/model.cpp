@@ -17,7 +17,11 @@ struct Model::Workspace {
 };
 
 Model::Model(const Checkpoint& ckpt, Backend& backend, ModelOptions opts)
-    : cfg_(ckpt.config), backend_(backend), opts_(opts), ws_(std::make_unique<Workspace>()) {
+    : cfg_(ckpt.config),
+      backend_(backend),
+      opts_(opts),
+      ws_(std::make_unique<Workspace>()),
+      kv_scratch_(std::make_shared<KVCache::Scratch>()) {
   cfg_.validate(ckpt.path);
   if (int(ckpt.weights.layers.size()) != cfg_.n_layers)
     fail("{}: config says {} layers, weights have {}", ckpt.path, cfg_.n_layers, ckpt.weights.layers.size());
@@ -34,8 +38,15 @@ Model::Model(const Checkpoint& ckpt, Backend& backend, ModelOptions opts)
 Model::~Model() = default;
 
 std::unique_ptr<SequenceState> Model::new_state() {
-  if (cfg_.attention == AttentionMode::Softmax) return std::make_unique<KVCache>(backend_, cfg_.n_layers, cfg_.kv_dim());
+  if (cfg_.attention == AttentionMode::Softmax)
+    return std::make_unique<KVCache>(backend_, cfg_.n_layers, cfg_.kv_dim(), opts_.kv_dtype, kv_scratch_);
   return std::make_unique<SupraState>(backend_, cfg_.n_layers, cfg_.n_heads, cfg_.head_dim);
+}
+
+size_t Model::state_bytes(int64_t tokens) const {
+  if (cfg_.attention == AttentionMode::Softmax)
+    return KVCache::bytes_for(cfg_.n_layers, cfg_.kv_dim(), opts_.kv_dtype, tokens);
+  return size_t(cfg_.n_layers) * size_t(cfg_.n_heads) * size_t(cfg_.head_dim) * size_t(cfg_.head_dim) * sizeof(float);
 }
 
 void Model::ensure_workspace(int64_t rows) {

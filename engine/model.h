@@ -14,6 +14,7 @@ namespace supra {
 struct ModelOptions {
   SupraForm form = SupraForm::Chunked;  // SUPRA prefill/scoring form; one-token steps always use the recurrence
   int chunk = 64;                       // SUPRA chunk length of the chunked form
+  DType kv_dtype = DType::F32;          // softmax KV cache storage: F32, F16 or BF16 (attention computes in fp32)
 };
 
 // One sequence's share of a batched forward: its state and the tokens to append to it.
@@ -33,6 +34,9 @@ class Model {
   void set_options(const ModelOptions& o) { opts_ = o; }
 
   std::unique_ptr<SequenceState> new_state();
+  // Bytes a state of this model holds once it has room for `tokens` tokens (reserve_tokens): KV cache rows in whole
+  // blocks of 16 in the KV dtype; a SUPRA state's size whatever the length.
+  size_t state_bytes(int64_t tokens) const;
   // Appends each sequence's tokens to its state. `hidden`, when given, receives the final RMSNormed hidden states
   // [sum of tokens, D] in input order (allocated here when empty or too small).
   void forward(std::span<const SeqInput> batch, Tensor* hidden);
@@ -49,6 +53,7 @@ class Model {
   ModelOptions opts_;
   ModelWeights w_;  // on the backend's device
   std::unique_ptr<Workspace> ws_;
+  std::shared_ptr<KVCache::Scratch> kv_scratch_;  // fp32 rows of one layer for attention, shared by the states
 };
 
 }  // namespace supra

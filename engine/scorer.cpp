@@ -5,20 +5,9 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "engine/scorer_internal.h"
 
 namespace supra {
-
-// Tokens to append to one sequence; rows [score_from, size) of them produce log-probabilities of `targets`
-// (or, with no targets, just the argmax).
-struct Scorer::Job {
-  SequenceState* state = nullptr;
-  std::vector<int32_t> tokens;
-  int64_t score_from = 0;
-  std::vector<int32_t> targets;  // size() - score_from entries, or empty for argmax only
-  std::vector<float> logprob;
-  std::vector<int32_t> argmax;
-  int64_t fed = 0;
-};
 
 Scorer::Scorer(Model& model, ScorerOptions opts) : model_(model), opts_(opts) {
   if (opts_.max_length <= 0) fail("scorer: the context length must be positive, got {}", opts_.max_length);
@@ -115,63 +104,12 @@ std::vector<LoglikelihoodResult> Scorer::loglikelihood(std::span<const Loglikeli
   std::stable_sort(groups.begin(), groups.end(),
                    [&](const auto& a, const auto& b) { return group_len(a) > group_len(b); });
 
+  // Passes within the state-memory budget; the same jobs whatever the schedule (only their forward calls differ).
+  std::vector<std::unique_ptr<SequenceState>> prefixes(groups.size());
   int64_t done = 0;
-  for (size_t g0 = 0; g0 < groups.size(); g0 += size_t(opts_.max_seqs)) {
-    const size_t g1 = std::min(groups.size(), g0 + size_t(opts_.max_seqs));
-    // Phase 1: the shared context (all but its last token) of every group with several members.
-    std::vector<std::unique_ptr<SequenceState>> shared(g1 - g0);
-    std::vector<Job> prefix_jobs;
-    for (size_t g = g0; g < g1; g++) {
-      if (groups[g].size() < 2) continue;
-      const auto& ctx = requests[groups[g][0]].context;
-      shared[g - g0] = model_.new_state();
-      Job j;
-      j.state = shared[g - g0].get();
-      j.tokens.assign(ctx.begin(), ctx.end() - 1);
-      j.score_from = int64_t(j.tokens.size());
-      if (!j.tokens.empty()) prefix_jobs.push_back(std::move(j));
-    }
-    run_jobs(prefix_jobs);
-    // Phase 2: every continuation, from a fork of its shared context or from scratch.
-    std::vector<std::unique_ptr<SequenceState>> states;
-    std::vector<Job> jobs;
-    std::vector<size_t> job_request;
-    for (size_t g = g0; g < g1; g++) {
-      for (size_t i : groups[g]) {
-        const auto& r = requests[i];
-        Job j;
-        if (shared[g - g0]) {
-          states.push_back(shared[g - g0]->fork());
-          j.tokens.push_back(r.context.back());
-          j.tokens.insert(j.tokens.end(), r.continuation.begin(), r.continuation.end() - 1);
-          j.score_from = 0;
-        } else {
-          states.push_back(model_.new_state());
-          // Model input = (ctx + cont)[-(L+1):][:-1]
-          std::vector<int32_t> full(r.context);
-          full.insert(full.end(), r.continuation.begin(), r.continuation.end());
-          j.tokens.assign(full.end() - results[i].n_kept, full.end() - 1);
-          j.score_from = int64_t(j.tokens.size() - r.continuation.size());
-        }
-        j.state = states.back().get();
-        j.targets = r.continuation;
-        jobs.push_back(std::move(j));
-        job_request.push_back(i);
-      }
-    }
-    run_jobs(jobs);
-    for (size_t k = 0; k < jobs.size(); k++) {
-      auto& res = results[job_request[k]];
-      const Job& j = jobs[k];
-      res.token_logprobs = j.logprob;
-      res.logprob = 0;
-      res.is_greedy = true;
-      for (size_t t = 0; t < j.logprob.size(); t++) {
-        res.logprob += double(j.logprob[t]);
-        if (j.argmax[t] != j.targets[t]) res.is_greedy = false;
-      }
-      done++;
-    }
+  for (const std::vector<Slice>& pass : plan_passes(requests, groups, results)) {
+    score_pass(requests, groups, pass, prefixes, results);
+    for (const Slice& sl : pass) done += int64_t(sl.end - sl.begin);
     if (on_progress) on_progress(done, int64_t(requests.size()));
   }
   return results;
@@ -213,8 +151,19 @@ std::vector<GenerateResult> Scorer::generate_until(std::span<const GenerateReque
   const int eos = tok ? tok->eos_id() : model_.config().eos_id;
   std::vector<GenerateResult> results(requests.size());
   int64_t done = 0;
-  for (size_t r0 = 0; r0 < requests.size(); r0 += size_t(opts_.max_seqs)) {
-    const size_t r1 = std::min(requests.size(), r0 + size_t(opts_.max_seqs));
+  for (size_t r0 = 0, r1 = 0; r0 < requests.size(); r0 = r1) {
+    // As many requests as max_seqs and the state budget allow (each state reserved at context + generation).
+    size_t used = 0;
+    for (r1 = r0; r1 < requests.size() && r1 - r0 < size_t(opts_.max_seqs); r1++) {
+      const auto& q = requests[r1];
+      const size_t need = model_.state_bytes(std::clamp<int64_t>(int64_t(q.context.size()), 0, L - q.max_gen_toks) +
+                                             std::max(q.max_gen_toks, 0));
+      if (opts_.state_memory && need > opts_.state_memory)
+        fail("generate request {}: its state needs {} bytes, more than the state memory budget of {} bytes", r1,
+             need, opts_.state_memory);
+      if (opts_.state_memory && used + need > opts_.state_memory) break;
+      used += need;
+    }
     std::vector<std::unique_ptr<SequenceState>> states;
     std::vector<Job> jobs;
     for (size_t i = r0; i < r1; i++) {
@@ -230,6 +179,7 @@ std::vector<GenerateResult> Scorer::generate_until(std::span<const GenerateReque
       res.n_kept = std::min(res.n_input, room);
       res.n_dropped = res.n_input - res.n_kept;
       states.push_back(model_.new_state());
+      states.back()->reserve_tokens(res.n_kept + q.max_gen_toks);
       Job j;
       j.state = states.back().get();
       j.tokens.assign(q.context.end() - res.n_kept, q.context.end());

@@ -17,7 +17,11 @@ namespace supra {
 struct ScorerOptions {
   int64_t max_length = 0;  // context length L: the model sees at most L tokens of a request
   int64_t ubatch = 512;    // tokens per forward call (bounds activation memory, whatever the document length)
-  int max_seqs = 32;       // sequences (or shared contexts) in flight at once (bounds state memory)
+  int max_seqs = 32;       // requests (or groups sharing a context) in flight at once
+  // Bytes of sequence states live at once (KV caches or SUPRA states, at their real sizes: Model::state_bytes); 0
+  // for no limit. Only the schedule depends on it: the same jobs run, so results differ at most by reordered sums
+  // (which requests share a forward call). A request that alone needs more is an error.
+  size_t state_memory = 0;
 };
 
 struct LoglikelihoodRequest {
@@ -75,7 +79,17 @@ class Scorer {
 
  private:
   struct Job;
+  struct Slice;
   void run_jobs(std::vector<Job>& jobs);
+  // One pass of loglikelihood scoring (scorer_schedule.cpp): the slices' shared contexts not yet computed, then
+  // their continuations; a context's state is dropped after its last continuation.
+  void score_pass(std::span<const LoglikelihoodRequest> requests, const std::vector<std::vector<size_t>>& groups,
+                  const std::vector<Slice>& pass, std::vector<std::unique_ptr<SequenceState>>& prefixes,
+                  std::vector<LoglikelihoodResult>& results);
+  // The passes that score the groups (longest first) within opts_.state_memory and opts_.max_seqs.
+  std::vector<std::vector<Slice>> plan_passes(std::span<const LoglikelihoodRequest> requests,
+                                              const std::vector<std::vector<size_t>>& groups,
+                                              const std::vector<LoglikelihoodResult>& results) const;
 
   Model& model_;
   ScorerOptions opts_;

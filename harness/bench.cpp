@@ -112,14 +112,14 @@ double device_free_bytes(Backend& be) {
   return 0;
 }
 
-// Bytes a softmax decode of `batch` forks needs on the device: each fork is reserved at round256(ctx) rows and
+// Bytes a softmax decode of `batch` forks needs on the device: each fork is reserved at round16(ctx) rows and
 // grows by at least a quarter when the decode passes it (KVCache's growth rule), old and new copies alive together
 // for a moment.
-double softmax_decode_bytes(const ModelConfig& c, int64_t ctx, int steps, int batch) {
-  auto round256 = [](int64_t r) { return (r + 255) / 256 * 256; };
-  const int64_t cap0 = round256(std::max<int64_t>(ctx, 1));
-  const int64_t cap1 = ctx + steps > cap0 ? std::max(round256(ctx + steps), cap0 + cap0 / 4) : 0;
-  const double row = 2.0 * c.n_layers * c.kv_dim() * sizeof(float);
+double softmax_decode_bytes(const ModelConfig& c, int64_t ctx, int steps, int batch, DType kv_dtype) {
+  auto round16 = [](int64_t r) { return (r + 15) / 16 * 16; };
+  const int64_t cap0 = round16(std::max<int64_t>(ctx, 1));
+  const int64_t cap1 = ctx + steps > cap0 ? std::max(round16(ctx + steps), cap0 + cap0 / 4) : 0;
+  const double row = 2.0 * c.n_layers * c.kv_dim() * double(dtype_size(kv_dtype));
   return double(batch) * double(cap0 + cap1) * row;
 }
 
@@ -170,11 +170,12 @@ Prefill prefill(EngineSession& s, int64_t ctx, int64_t ubatch, uint64_t seed, co
 struct DecodePlan {
   int decode_tokens = 0;
   int warmup = 1;                   // untimed steps first: first-touch of buffers; on CUDA, graph capture
-  double live_state = 0;            // bytes per sequence: the K and V rows it attends to (fp32), or the SUPRA state
+  double live_state = 0;            // bytes per sequence: the K and V rows it attends to (KV dtype), or the SUPRA state
   std::optional<DType> weight_dtype;  // the dtype the GPU keeps the weights in; nullopt on the CPU
 };
 
-DecodePlan decode_plan(const ModelConfig& c, int64_t ctx, int decode_tokens, bool gpu, std::optional<DType> gpu_dtype) {
+DecodePlan decode_plan(const ModelConfig& c, int64_t ctx, int decode_tokens, bool gpu, std::optional<DType> gpu_dtype,
+                       DType kv_dtype) {
   DecodePlan plan;
   plan.decode_tokens = decode_tokens;
   plan.warmup = gpu ? 4 : 1;  // on CUDA the third and fourth steps capture the decode graphs
@@ -182,7 +183,7 @@ DecodePlan decode_plan(const ModelConfig& c, int64_t ctx, int decode_tokens, boo
   plan.live_state =
       c.attention == AttentionMode::Supra
           ? 2.0 * c.n_layers * c.n_heads * double(c.head_dim) * c.head_dim * sizeof(float)
-          : 2.0 * c.n_layers * c.kv_dim() * sizeof(float) *
+          : 2.0 * c.n_layers * c.kv_dim() * double(dtype_size(kv_dtype)) *
                 (c.sliding_window ? std::min<double>(mid, *c.sliding_window) : mid);
   plan.weight_dtype = gpu ? gpu_dtype : std::nullopt;
   return plan;
@@ -196,17 +197,18 @@ void set_rss(BenchMeasurement& row, PeakReading peak, int64_t baseline_bytes) {
   row.rss_over_baseline_mib = double(peak.bytes - baseline_bytes) / kMiB;
 }
 
-// Why a softmax decode of `batch` forks cannot run on the GPU ("" when it can): its fp32 KV caches would not fit. The
+// Why a softmax decode of `batch` forks cannot run on the GPU ("" when it can): its KV caches would not fit. The
 // prefilled state is released before the last batch size is decoded: its memory counts as free then.
 std::string decode_skip_reason(EngineSession& s, const Prefill& p, int64_t ctx, int batch, bool last_batch,
                                const DecodePlan& plan) {
   const ModelConfig& c = s.model->config();
   if (s.backend->device() != Device::CUDA || c.attention != AttentionMode::Softmax) return "";
-  const double need = softmax_decode_bytes(c, ctx, plan.warmup + plan.decode_tokens, batch);
+  const double need =
+      softmax_decode_bytes(c, ctx, plan.warmup + plan.decode_tokens, batch, s.model->options().kv_dtype);
   const double free_b = device_free_bytes(*s.backend) + (last_batch ? double(p.state->bytes()) : 0.0);
   if (!(need > 0.92 * free_b)) return "";
-  return fmt::format("needs ~{:.0f} GiB of device memory for the fp32 KV caches, {:.0f} GiB free", need / (1 << 30),
-                     free_b / (1 << 30));
+  return fmt::format("needs ~{:.0f} GiB of device memory for the {} KV caches, {:.0f} GiB free", need / (1 << 30),
+                     dtype_name(s.model->options().kv_dtype), free_b / (1 << 30));
 }
 
 // The decode of row.batch forks of the prefilled state, one token each per step, logits and argmax every step. The
@@ -219,7 +221,7 @@ void decode_batch(EngineSession& s, Prefill& p, BenchMeasurement& row, bool last
   reset_device_peak(be);
   const PeakWindow decode_window;  // the previous batch size's forks are freed; the prefilled state is not
   std::vector<std::unique_ptr<SequenceState>> seqs;
-  for (int b = 0; b < batch; b++) seqs.push_back(p.state->fork());
+  for (int b = 0; b < batch; b++) seqs.push_back(p.state->copy());  // independent caches, read in place
   if (last_batch) p.state.reset();  // its memory goes to the forks' growth
   std::vector<int32_t> next(size_t(batch), p.prompt.back());
   Tensor targets = be.alloc(DType::I32, {batch}), lp = be.alloc(DType::F32, {batch}),
@@ -254,7 +256,8 @@ std::vector<BenchMeasurement> bench_ctx(EngineSession& s, int64_t ctx, const Ben
   // buffers are freed, and the high-water mark restarts at what is resident now (weights, runtime).
   const PeakWindow prefill_window;
   Prefill p = prefill(s, ctx, o.ubatch, o.seed, prefill_window);
-  const DecodePlan plan = decode_plan(c, ctx, o.decode_tokens, s.backend->device() == Device::CUDA, gpu_dtype);
+  const DecodePlan plan = decode_plan(c, ctx, o.decode_tokens, s.backend->device() == Device::CUDA, gpu_dtype,
+                                      s.model->options().kv_dtype);
   std::vector<BenchMeasurement> rows;
   for (size_t bi = 0; bi < o.batches.size(); bi++) {
     const bool last_batch = bi + 1 == o.batches.size();

@@ -11,6 +11,7 @@ ModelOptions EngineOptions::model_options() const {
   ModelOptions mo;
   mo.form = parse_form(form);
   mo.chunk = chunk;
+  mo.kv_dtype = !kv_dtype.empty() ? parse_dtype(kv_dtype) : device == "cuda" ? DType::BF16 : DType::F32;
   return mo;
 }
 

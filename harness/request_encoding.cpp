@@ -68,11 +68,14 @@ FittedPrompt fit_prompt(const Tokenizer& tok, const tasks::PromptText& parts, bo
 }
 
 FittedPrompt fit_pair(const Tokenizer& tok, const tasks::PromptText& parts, const std::string& continuation,
-                      bool add_bos, tasks::TruncationPolicy policy, int64_t ctx) {
+                      bool add_bos, tasks::TruncationPolicy policy, int64_t ctx, int64_t room_for) {
   FittedPrompt f;
   LoglikelihoodRequest r = encode_pair(tok, parts.prefix + parts.document + parts.suffix, continuation, add_bos);
   f.continuation = std::move(r.continuation);
-  f.truncated = cut(tok, parts, r.context, add_bos, policy, ctx, int64_t(f.continuation.size()));
+  // The model reads prompt + continuation[:-1] (the last continuation token is only a target), so the prompt may
+  // keep L + 1 - |continuation| tokens: under `left` that is lm-eval's window (ctx + cont)[-(L+1):][:-1] exactly.
+  const int64_t room = std::max(int64_t(f.continuation.size()), room_for);
+  f.truncated = cut(tok, parts, r.context, add_bos, policy, ctx, room - 1);
   return f;
 }
 

@@ -33,8 +33,12 @@ FittedPrompt fit_prompt(const Tokenizer& tok, const tasks::PromptText& parts, bo
                         tasks::TruncationPolicy policy, int64_t ctx, int64_t max_gen_toks);
 
 // The same for a loglikelihood request: the continuation is encoded as encode_pair does against the whole prompt,
-// and the prompt is cut to L - len(continuation) so the scorer sees every continuation token with nothing cut.
+// and the prompt is cut to L + 1 - len(continuation) tokens, so the model reads at most L tokens (prompt +
+// continuation[:-1]) and scores every continuation token with nothing cut; under `left` this is lm-eval's window
+// (ctx + cont)[-(L+1):][:-1].
+// `room_for` > len(continuation) cuts the prompt as for a continuation of that many tokens: the choices of one
+// question, cut for the longest, then share one prompt (the scorer computes it once and forks it per choice).
 FittedPrompt fit_pair(const Tokenizer& tok, const tasks::PromptText& parts, const std::string& continuation,
-                      bool add_bos, tasks::TruncationPolicy policy, int64_t ctx);
+                      bool add_bos, tasks::TruncationPolicy policy, int64_t ctx, int64_t room_for = 0);
 
 }  // namespace supra

@@ -4,11 +4,15 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <tuple>
 
 #include "core/build_info.h"
 #include "core/error.h"
+#include "core/sha256.h"
 #include "harness/progress.h"
 #include "harness/request_encoding.h"
+#include "harness/state_memory.h"
 #include "tasks/truncation.h"
 
 namespace supra {
@@ -33,15 +37,19 @@ struct Sorted {
 // A request whose prompt comes in parts. The prompt is cut here, by the run's policy; the scorer then sees a request
 // that fits and cuts nothing.
 void add_fitted(const Tokenizer& tok, const tasks::Request& r, size_t i, int64_t doc, const std::string& task,
-                int64_t ctx, bool add_bos, tasks::TruncationPolicy policy, SampleRow& row, Sorted& sorted) {
+                int64_t ctx, bool add_bos, tasks::TruncationPolicy policy, int64_t room_for, SampleRow& row,
+                Sorted& sorted) {
   if (r.type == tasks::RequestType::LoglikelihoodRolling)
     fail("{} doc {}: a rolling request cannot carry prompt parts", task, doc);
   FittedPrompt f = r.type == tasks::RequestType::Loglikelihood
-                       ? fit_pair(tok, *r.parts, r.continuation, add_bos, policy, ctx)
+                       ? fit_pair(tok, *r.parts, r.continuation, add_bos, policy, ctx, room_for)
                        : fit_prompt(tok, *r.parts, add_bos, policy, ctx, r.max_gen_toks);
-  row.n_input = int64_t(f.truncated.input);
-  row.n_kept = int64_t(f.truncated.kept);
+  // Counts of the whole request (store/README.md): a loglikelihood request's continuation is never cut.
+  const int64_t n_cont = r.type == tasks::RequestType::Loglikelihood ? int64_t(f.continuation.size()) : 0;
+  row.n_input = int64_t(f.truncated.input) + n_cont;
+  row.n_kept = int64_t(f.truncated.kept) + n_cont;
   row.n_dropped = int64_t(f.truncated.dropped);
+  if (r.type == tasks::RequestType::Loglikelihood) row.n_continuation = n_cont;
   row.truncation = std::string(tasks::truncation_policy_name(f.truncated.applied));
   if (r.type == tasks::RequestType::Loglikelihood) {
     sorted.ll.push_back({std::move(f.truncated.tokens), std::move(f.continuation)});
@@ -56,6 +64,30 @@ void add_fitted(const Tokenizer& tok, const tasks::Request& r, size_t i, int64_t
   }
 }
 
+// Per request, the continuation length its prompt is cut for (0: its own). Under doc_end and middle the choices of
+// one question (loglikelihood requests of a document with the same prompt) are cut for the longest of them, so
+// they keep one prompt that the scorer computes once and forks per choice. Under `left` each choice keeps lm-eval's
+// own window (ctx + cont)[-(L+1):][:-1], which differs with the choice's length.
+std::vector<int64_t> shared_rooms(const Tokenizer& tok, const std::vector<tasks::Request>& reqs,
+                                  const std::vector<int64_t>& req_doc, bool add_bos, tasks::TruncationPolicy policy) {
+  std::vector<int64_t> room(reqs.size(), 0);
+  if (policy == tasks::TruncationPolicy::Left) return room;
+  std::map<std::tuple<int64_t, std::string, std::string, std::string>, std::vector<size_t>> questions;
+  for (size_t i = 0; i < reqs.size(); i++)
+    if (reqs[i].parts && reqs[i].type == tasks::RequestType::Loglikelihood)
+      questions[{req_doc[i], reqs[i].parts->prefix, reqs[i].parts->document, reqs[i].parts->suffix}].push_back(i);
+  for (const auto& [key, members] : questions) {
+    int64_t longest = 0;
+    for (size_t i : members) {
+      const tasks::PromptText& p = *reqs[i].parts;
+      longest = std::max(longest, int64_t(encode_pair(tok, p.prefix + p.document + p.suffix, reqs[i].continuation,
+                                                      add_bos).continuation.size()));
+    }
+    for (size_t i : members) room[i] = longest;
+  }
+  return room;
+}
+
 // A request of whole texts: encoded as it is; a rolling one is scored at once.
 void add_plain(EngineSession& s, Scorer& scorer, const tasks::Request& r, size_t i, int64_t doc,
                const std::string& task, int64_t ctx, bool add_bos, tasks::Response& out, SampleRow& row,
@@ -65,6 +97,7 @@ void add_plain(EngineSession& s, Scorer& scorer, const tasks::Request& r, size_t
     case tasks::RequestType::Loglikelihood:
       sorted.ll.push_back(encode_pair(tok, r.context, r.continuation, add_bos));
       sorted.ll_idx.push_back(i);
+      row.n_continuation = int64_t(sorted.ll.back().continuation.size());
       // lm-eval asserts len(continuation) <= max_length: a choice longer than the context cannot be scored.
       if (int64_t(sorted.ll.back().continuation.size()) > ctx)
         fail("{} doc {}: a continuation of {} tokens does not fit --ctx {} (lm-eval refuses it too); use a longer "
@@ -103,12 +136,13 @@ std::vector<tasks::Response> run_requests(EngineSession& s, Scorer& scorer, cons
   std::vector<tasks::Response> out(reqs.size());
   rows.assign(reqs.size(), SampleRow{});
   Sorted sorted;
+  const std::vector<int64_t> room = shared_rooms(tok, reqs, req_doc, add_bos, policy);
   for (size_t i = 0; i < reqs.size(); i++) {
     const auto& r = reqs[i];
     rows[i].request = int64_t(i);
     rows[i].type = tasks::request_type_name(r.type);
     if (r.parts)
-      add_fitted(tok, r, i, req_doc[i], task, ctx, add_bos, policy, rows[i], sorted);
+      add_fitted(tok, r, i, req_doc[i], task, ctx, add_bos, policy, room[i], rows[i], sorted);
     else
       add_plain(s, scorer, r, i, req_doc[i], task, ctx, add_bos, out[i], rows[i], sorted);
   }
@@ -154,6 +188,11 @@ RunKey run_key(EngineSession& s, const tasks::Task& task, const RunSettings& st,
   k.device = st.device;
   k.add_bos = st.add_bos;
   k.limit = st.limit;
+  k.tokenizer_sha256 = s.tokenizer ? sha256_file(s.tokenizer->path()) : "";
+  k.kv_dtype = s.ckpt.config.attention == AttentionMode::Softmax ? dtype_name(s.model->options().kv_dtype) : "";
+  k.chunk = s.ckpt.config.attention == AttentionMode::Supra && s.model->options().form == SupraForm::Chunked
+                ? s.model->options().chunk
+                : 0;
   return k;
 }
 
@@ -285,7 +324,9 @@ RunOutcome run_task(Store& store, EngineSession& s, tasks::Task& task, const Run
   for (int64_t d = lo; d < hi; d++)
     if (!done.count(d)) pending.push_back(d);
 
-  Scorer scorer(*s.model, ScorerOptions{st.ctx, 512, 32});
+  ScorerOptions so{st.ctx, 512, 32};
+  so.state_memory = st.state_memory ? st.state_memory : default_state_memory(s);
+  Scorer scorer(*s.model, so);
   int64_t finished = (hi - lo) - int64_t(pending.size());
   Progress progress(fmt::format("{} {} ctx {}", task.name(), k.mode, st.ctx), hi - lo, finished);
   for (size_t b0 = 0; b0 < pending.size(); b0 += size_t(st.batch_docs)) {

@@ -27,6 +27,8 @@ struct RunSettings {
   // A work unit's piece: only documents [doc_lo, doc_hi) of the run (doc_hi -1: to the end). A piece that is not
   // the whole run leases just its range and stores no metrics: `merge` aggregates them once every piece is in.
   int64_t doc_lo = 0, doc_hi = -1;
+  size_t state_memory = 0;    // bytes of live sequence states (ScorerOptions); 0: default_state_memory. Not keyed:
+                              // it changes the schedule (last bits at most), not the numbers
 };
 
 struct RunOutcome {

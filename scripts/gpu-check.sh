@@ -7,18 +7,27 @@
 # tables and one summary line per figure with its fraction of the H200 limits (990 dense bf16 TFLOP/s, 4.8 TB/s
 # HBM).
 #
+# Then (issue 17) the CUDA tests once more under compute-sanitizer (memcheck on all of them, racecheck on the
+# attention ones), a CPU-vs-GPU logprob comparison of both bundled models in every SUPRA form and KV dtype, and a
+# memory run of the Llama-2-7B shape at 8k (the README's peak prediction against the measured peak device memory).
+# Every finding is one line starting with "finding:".
+#
 # Stays under 8 minutes on an H200: every stage after the build runs under `timeout` capped by what is left of a
 # 470-second budget. Expected per stage on an H200 with 16 cores (estimates until the first lent GPU measures
 # them): configure 10 s; build for the GPU's own architecture 150 s (the default 4-architecture build would take
-# about 4x the CUDA part); CUDA tests 60 s; kernel benchmark 30 s (most of it generating 32k-token inputs on the
-# host; softmax at 32k ~0.1 s per call); model benchmarks 2 x 90 s.
+# about 4x the CUDA part); CUDA tests 60 s; memcheck 60 s (tests ~10-30x slower; cut at 60 s, reported); racecheck
+# 30 s (attention tests only); logprob comparison 20 s (18 runs of a 260K model); kernel benchmark 30 s (most of it
+# generating 32k-token inputs on the host; softmax at 32k ~0.1 s per call); model benchmarks 2 x 50 s (cut at 50 s
+# each: the rows done so far are kept); the 7B memory run (before the model benchmarks) 25 s. Tests and checks run
+# first, speed last.
 #
 # Skipped on purpose: softmax decode at batch 16 where the fp32 KV caches of 16 forks do not fit (Llama-2-7B at 8k
 # and 32k, Mistral-7B at 32k: the bench checks free device memory and says so in its row).
 #
 # Outputs go to build-gpu/gpu-check/ and, when $OUT is set, are copied under $OUT/gpu-check/.
 # Environment: CUDA_ARCH (CMAKE_CUDA_ARCHITECTURES, default native: the GPU of this machine), DECODE_TOKENS
-# (default 32), SKIP_BUILD=1 (reuse build-gpu), SKIP_TESTS=1, SKIP_KERNELS=1, SKIP_BENCH=1.
+# (default 32), SKIP_BUILD=1 (reuse build-gpu), SKIP_TESTS=1, SKIP_SANITIZER=1, SKIP_COMPARE=1, SKIP_KERNELS=1,
+# SKIP_BENCH=1, SKIP_MEMORY=1.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -63,6 +72,55 @@ if [ "${SKIP_TESTS:-0}" != 1 ]; then
   fi
 fi
 
+if [ "${SKIP_SANITIZER:-0}" != 1 ]; then
+  sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+  stage "compute-sanitizer memcheck on the CUDA tests"
+  timeout "$(cap 60)" "$sanitizer" --tool memcheck --leak-check no --error-exitcode 3 \
+    build-gpu/tests/supra_tests_cuda >"$DIR/memcheck.txt" 2>&1
+  rc=$?
+  grep -E "^========= (Invalid|Program hit|ERROR SUMMARY)" "$DIR/memcheck.txt" | sort | uniq -c | head -20 |
+    sed 's/^/finding: memcheck: /'
+  [ $rc = 124 ] && echo "finding: memcheck: cut at its time cap (the tests it reached are above)"
+  [ $rc = 3 ] && status=1
+  stage "compute-sanitizer racecheck on the attention tests"
+  timeout "$(cap 30)" "$sanitizer" --tool racecheck --error-exitcode 3 build-gpu/tests/supra_tests_cuda \
+    "*attention*,*SUPRA*" >"$DIR/racecheck.txt" 2>&1
+  rc=$?
+  grep -E "^========= (Error|Race|RACECHECK SUMMARY)" "$DIR/racecheck.txt" | sort | uniq -c | head -20 |
+    sed 's/^/finding: racecheck: /'
+  [ $rc = 124 ] && echo "finding: racecheck: cut at its time cap"
+  [ $rc = 3 ] && status=1
+fi
+
+if [ "${SKIP_COMPARE:-0}" != 1 ]; then
+  stage "CPU vs GPU logprobs: both bundled models, every form and KV dtype (f32 weights on the GPU)"
+  ids=$(seq 1 400 | awk 'BEGIN { srand(17) } { printf "%d ", 3 + int(rand() * 500) }')
+  compare() {  # label, then the engine options of both runs
+    local label=$1
+    shift
+    build-gpu/supra-eval logprobs "$@" --device cpu --kv-dtype "$kv" --ids "$ids" >"$DIR/lp-cpu.tsv" 2>/dev/null &&
+      timeout 30 build-gpu/supra-eval logprobs "$@" --device cuda --gpu-dtype f32 --kv-dtype "$kv" --ids "$ids" \
+        >"$DIR/lp-gpu.tsv" 2>/dev/null ||
+      { echo "finding: logprobs $label: a run failed"; status=1; return; }
+    # Flag above: fp32 1e-3 (reordered sums); 16-bit KV 1e-2 / 5e-2 (a K or V value may round to the neighbouring
+    # f16 / bf16 number when the fp32 rows differ in their last bits).
+    local flag=1e-3
+    [ "$kv" = f16 ] && flag=1e-2
+    [ "$kv" = bf16 ] && flag=5e-2
+    paste "$DIR/lp-cpu.tsv" "$DIR/lp-gpu.tsv" | awk -v l="$label" -v flag="$flag" '
+      !/^#/ { d = $3 - $6; if (d < 0) d = -d; if (d > m) m = d; n++ }
+      END { printf "finding: logprobs %s: max |cpu - gpu| %.2e over %d tokens%s\n", l, m, n,
+            (m > flag + 0 ? "  <-- large" : "") }'
+  }
+  for kv in f32 f16 bf16; do
+    compare "stories260K softmax kv $kv" --model models/stories260K/stories260K.bin --threads 4
+  done
+  kv=f32
+  for form in parallel chunked recurrent; do
+    compare "stories260K-supra $form" --model models/stories260K-supra --form "$form" --threads 4
+  done
+fi
+
 if [ "${SKIP_KERNELS:-0}" != 1 ]; then
   stage "attention kernels, one 7B layer: softmax, SUPRA bf16 tensor cores, SUPRA fp32 (2k, 8k, 32k tokens)"
   timeout "$(cap 90)" build-gpu/tests/supra_tests_cuda "[bench]" >"$DIR/kernels.txt" 2>&1
@@ -75,10 +133,28 @@ if [ "${SKIP_KERNELS:-0}" != 1 ]; then
   fi
 fi
 
+if [ "${SKIP_MEMORY:-0}" != 1 ]; then
+  stage "memory: Llama-2-7B shape, bf16 weights and KV cache, prefill of 8192 tokens (README prediction vs measured)"
+  timeout "$(cap 40)" build-gpu/supra-eval bench --device cuda --gpu-dtype bf16 --kv-dtype bf16 --shape llama2-7b \
+    --dtype bf16 --modes softmax,supra --ctx 8192 --batch 1 --decode-tokens 4 --ubatch 512 \
+    >"$DIR/memory-7b.txt" 2>"$DIR/memory-7b.log"
+  # README: W (6.74e9 bf16 parameters; SUPRA adds 32 x 4096^2) + S (softmax: 2 x 32 x 8192 x 4096 x 2 B; SUPRA:
+  # 32 x 32 x 128^2 x 4 B) + A (512 rows of activations and logits, and the fp32 KV scratch of 8192 rows), in MiB.
+  awk '/^summary: .* memory:/ {
+      mode = $2; got = $10
+      w = (mode == "supra" ? 7.28e9 : 6.74e9) * 2 / 1048576
+      s = (mode == "supra" ? 32 * 32 * 128 * 128 * 4 : 2 * 32 * 8192 * 4096 * 2) / 1048576
+      a = 512 * (4 * 4096 + 2 * 4096 + 2 * 4096 + 2 * 11008 + 32000) * 4 / 1048576
+      if (mode != "supra") a += 2 * 8192 * 4096 * 4 / 1048576
+      printf "finding: memory %s 7B at 8k: predicted %.0f MiB (W %.0f + S %.0f + A %.0f), measured peak %s MiB\n", mode, w + s + a, w, s, a, got
+    }' "$DIR/memory-7b.txt"
+  grep -q '^summary: .* memory:' "$DIR/memory-7b.txt" || { echo "finding: memory run gave no figure:"; tail -5 "$DIR/memory-7b.log"; }
+fi
+
 if [ "${SKIP_BENCH:-0}" != 1 ]; then
   for shape in llama2-7b mistral-7b; do
     stage "bench $shape (bf16, softmax and SUPRA, ctx 512..32768, batch 1 and 16)"
-    timeout "$(cap 150)" build-gpu/supra-eval bench --device cuda --gpu-dtype bf16 --shape "$shape" --dtype bf16 \
+    timeout "$(cap 50)" build-gpu/supra-eval bench --device cuda --gpu-dtype bf16 --shape "$shape" --dtype bf16 \
       --modes softmax,supra --ctx 512,2048,8192,32768 --batch 16,1 --decode-tokens "${DECODE_TOKENS:-32}" \
       --ubatch 2048 --json "$DIR/bench-$shape.json" >"$DIR/bench-$shape.txt" 2>"$DIR/bench-$shape.log"
     rc=$?

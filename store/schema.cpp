@@ -143,6 +143,38 @@ CREATE TABLE IF NOT EXISTS work_unit_pieces (
 );
 )sql";
 
+// Version 7 (issue 17). Two things resume and the token counts need:
+// - run_docs: the documents of a run that are finished, written in the same transaction as their samples and
+//   metrics. "Done" used to mean "has doc_metrics rows", so a task returning no metric for a document re-ran it on
+//   resume and collided with its samples. Backfilled from every document with a sample or a metric row.
+// - samples.n_input / n_kept / n_dropped get one meaning for every request (store/README.md): tokens of the
+//   request (context + continuation for loglikelihood), tokens of it the model read or scored, and the difference.
+//   Long-document loglikelihood rows (truncation set) used to count the prompt only; where their prompt was cut,
+//   the continuation's length is known (the old cut kept exactly ctx - |continuation| prompt tokens) and is added.
+//   samples.n_continuation records it from now on (NULL: not a loglikelihood request, or a row from before this
+//   step other than those cut long-document rows; an uncut long-document row from before keeps the counts of its
+//   prompt, n_dropped 0, since the continuation's length was not stored).
+constexpr const char* kSchemaV7 = R"sql(
+CREATE TABLE IF NOT EXISTS run_docs (
+  run_id INTEGER NOT NULL REFERENCES runs(id), doc INTEGER NOT NULL,
+  PRIMARY KEY (run_id, doc)
+);
+INSERT OR IGNORE INTO run_docs(run_id, doc) SELECT DISTINCT run_id, doc FROM samples;
+INSERT OR IGNORE INTO run_docs(run_id, doc) SELECT DISTINCT run_id, doc FROM doc_metrics;
+)sql";
+
+// Step 7's column and count migration (a store made to look older by hand may already have the column).
+void add_continuation_counts(Db& db) {
+  if (db.has_column("samples", "n_continuation")) return;
+  db.exec("ALTER TABLE samples ADD COLUMN n_continuation INTEGER");
+  db.exec(R"sql(
+UPDATE samples SET n_continuation = (SELECT r.ctx FROM runs r WHERE r.id = samples.run_id) - n_kept
+  WHERE type = 'loglikelihood' AND truncation IS NOT NULL AND n_dropped > 0;
+UPDATE samples SET n_input = n_input + n_continuation, n_kept = n_kept + n_continuation
+  WHERE type = 'loglikelihood' AND truncation IS NOT NULL AND n_dropped > 0;
+)sql");
+}
+
 void add_bench_memory_column(Db& db) {
   if (!db.has_column("bench_results", "rss_over_baseline_mib"))
     db.exec("ALTER TABLE bench_results ADD COLUMN rss_over_baseline_mib REAL");
@@ -156,7 +188,8 @@ struct Migration {
 
 // kMigrations[i] takes version i to i + 1.
 constexpr Migration kMigrations[] = {{kSchemaV1}, {kSchemaV2}, {kSchemaV3}, {kSchemaV4},
-                                     {kSchemaV5, add_bench_memory_column}, {kSchemaV6}};
+                                     {kSchemaV5, add_bench_memory_column}, {kSchemaV6},
+                                     {kSchemaV7, add_continuation_counts}};
 static_assert(std::size(kMigrations) == Store::kSchemaVersion, "Store::kSchemaVersion is the number of steps");
 
 [[noreturn]] void refuse_newer(const Db& db, int version) {

@@ -13,7 +13,7 @@ constexpr const char* kRunColumns =
     "updated_at";
 
 constexpr const char* kSampleColumns =
-    "doc, request, type, n_input, n_kept, n_dropped, logprob, is_greedy, generated, truncation";
+    "doc, request, type, n_input, n_kept, n_dropped, logprob, is_greedy, generated, truncation, n_continuation";
 
 // Detaches the shard however the copy ends.
 struct Attached {
@@ -54,7 +54,8 @@ CopiedPiece Store::copy_shard_piece(const std::string& shard_path, int64_t shard
       out.ctx = r.i64(5);
     }
     {
-      Stmt n(db_, "SELECT count(DISTINCT doc) FROM shard.doc_metrics WHERE run_id = ? AND doc >= ? AND doc < ?");
+      // A document is done when it has its run_docs row (schema 7), whatever metrics its task returned.
+      Stmt n(db_, "SELECT count(*) FROM shard.run_docs WHERE run_id = ? AND doc >= ? AND doc < ?");
       n.bind(1, shard_run_id).bind(2, doc_lo).bind(3, doc_hi);
       n.step();
       if (n.i64(0) != doc_hi - doc_lo)
@@ -86,7 +87,7 @@ CopiedPiece Store::copy_shard_piece(const std::string& shard_path, int64_t shard
              "m.request = s.request WHERE s.run_id = ?2 AND s.doc >= ?3 AND s.doc < ?4 AND (m.type IS NOT s.type OR "
              "m.n_input IS NOT s.n_input OR m.n_kept IS NOT s.n_kept OR m.n_dropped IS NOT s.n_dropped OR "
              "m.logprob IS NOT s.logprob OR m.is_greedy IS NOT s.is_greedy OR m.generated IS NOT s.generated OR "
-             "m.truncation IS NOT s.truncation) "
+             "m.truncation IS NOT s.truncation OR m.n_continuation IS NOT s.n_continuation) "
              "UNION SELECT s.doc FROM shard.doc_metrics s JOIN main.doc_metrics m ON m.run_id = ?1 AND m.doc = s.doc "
              "AND m.metric = s.metric WHERE s.run_id = ?2 AND s.doc >= ?3 AND s.doc < ?4 AND (m.value IS NOT s.value "
              "OR m.weight IS NOT s.weight) LIMIT 1");
@@ -98,8 +99,8 @@ CopiedPiece Store::copy_shard_piece(const std::string& shard_path, int64_t shard
     }
     {
       Stmt n(db_,
-             "SELECT count(DISTINCT doc) FROM shard.doc_metrics WHERE run_id = ?2 AND doc >= ?3 AND doc < ?4 AND doc "
-             "NOT IN (SELECT doc FROM main.doc_metrics WHERE run_id = ?1)");
+             "SELECT count(*) FROM shard.run_docs WHERE run_id = ?2 AND doc >= ?3 AND doc < ?4 AND doc "
+             "NOT IN (SELECT doc FROM main.run_docs WHERE run_id = ?1)");
       n.bind(1, out.run_id).bind(2, shard_run_id).bind(3, doc_lo).bind(4, doc_hi);
       n.step();
       out.new_docs = n.i64(0);
@@ -114,6 +115,10 @@ CopiedPiece Store::copy_shard_piece(const std::string& shard_path, int64_t shard
            "weight FROM shard.doc_metrics WHERE run_id = ?2 AND doc >= ?3 AND doc < ?4 ORDER BY doc, metric");
     m.bind(1, out.run_id).bind(2, shard_run_id).bind(3, doc_lo).bind(4, doc_hi);
     m.step();
+    Stmt d(db_, "INSERT OR IGNORE INTO main.run_docs(run_id, doc) SELECT ?1, doc FROM shard.run_docs WHERE run_id = ?2 "
+                "AND doc >= ?3 AND doc < ?4 ORDER BY doc");
+    d.bind(1, out.run_id).bind(2, shard_run_id).bind(3, doc_lo).bind(4, doc_hi);
+    d.step();
   });
   return out;
 }

@@ -23,6 +23,9 @@ nlohmann::json RunKey::to_json() const {
                       {"limit", limit}};
   // Only present for user-supplied data, so the keys of runs on bundled data stay what they were.
   if (!data_sha256.empty()) j["data_sha256"] = data_sha256;
+  j["tokenizer_sha256"] = tokenizer_sha256;
+  j["kv_dtype"] = kv_dtype;
+  j["chunk"] = chunk;
   return j;
 }
 
@@ -75,7 +78,7 @@ int64_t Store::open_run(const RunKey& key, int64_t n_docs, int64_t train_ctx, co
 
 std::set<int64_t> Store::finished_docs(int64_t run_id) {
   std::set<int64_t> out;
-  Stmt q(db_, "SELECT DISTINCT doc FROM doc_metrics WHERE run_id = ?");
+  Stmt q(db_, "SELECT doc FROM run_docs WHERE run_id = ?");
   q.bind(1, run_id);
   while (q.step()) out.insert(q.i64(0));
   return out;
@@ -88,14 +91,19 @@ void Store::write_docs(int64_t run_id, const std::vector<DocResult>& docs) {
     check_own_lease(run_id, doing.c_str());
     Stmt s(db_,
            "INSERT INTO samples(run_id, doc, request, type, n_input, n_kept, n_dropped, logprob, is_greedy, generated, "
-           "truncation) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+           "truncation, n_continuation) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
     Stmt m(db_, "INSERT INTO doc_metrics(run_id, doc, metric, value, weight) VALUES (?,?,?,?,?)");
+    Stmt done(db_, "INSERT INTO run_docs(run_id, doc) VALUES (?,?)");
     for (const DocResult& d : docs) try {
+      done.reset();
+      done.bind(1, run_id).bind(2, d.doc);
+      done.step();
       for (const SampleRow& r : d.samples) {
         s.reset();
         s.bind(1, run_id).bind(2, d.doc).bind(3, r.request).bind(4, r.type).bind(5, r.n_input).bind(6, r.n_kept);
         s.bind(7, r.n_dropped).bind(8, r.logprob).bind(9, int64_t(r.is_greedy)).bind(10, r.generated);
         if (!r.truncation.empty()) s.bind(11, r.truncation);  // else stays NULL
+        if (r.n_continuation >= 0) s.bind(12, r.n_continuation);
         s.step();
       }
       for (const auto& [name, vw] : d.metrics) {

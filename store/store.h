@@ -38,12 +38,19 @@ struct RunKey {
   bool add_bos = false;
   int64_t limit = -1;  // documents evaluated (-1: all)
   std::string data_sha256;  // user-supplied data (SCROLLS files); "" for bundled data
+  std::string tokenizer_sha256;  // the tokenizer file's bytes: another tokenizer is another run
+  std::string kv_dtype;          // softmax KV cache storage: f32 | f16 | bf16 ("" for SUPRA: its state is fp32)
+  int chunk = 0;                 // SUPRA chunked form's chunk length (0 for other forms and softmax)
 
   nlohmann::json to_json() const;
   std::string hash() const;  // sha256 of the canonical JSON
   std::string summary() const;  // for messages: "arc_easy softmax ctx 256 (model M, limit 300)"
 };
 
+// Token counts, one meaning for every request (store/README.md): n_input = tokens of the request (context +
+// continuation for loglikelihood, the context of a generation, the text of a rolling request); n_kept = tokens of
+// it the model read as input or scored as the last target; n_dropped = n_input - n_kept (cut from the left, or by
+// the sample's truncation policy). n_continuation = continuation tokens of a loglikelihood request (-1: none).
 struct SampleRow {
   int64_t request = 0;
   std::string type;  // loglikelihood | loglikelihood_rolling | generate_until
@@ -52,6 +59,7 @@ struct SampleRow {
   bool is_greedy = false;
   std::string generated;
   std::string truncation;  // policy applied to a long-input prompt ("" when the request carried no parts)
+  int64_t n_continuation = -1;  // stored as NULL when -1
 };
 
 struct DocResult {
@@ -152,7 +160,7 @@ struct BenchRow {
 
 class Store {
  public:
-  static constexpr int kSchemaVersion = 6;
+  static constexpr int kSchemaVersion = 7;
   // A lease held on another host counts as live until it has made no progress for this long: this host cannot ask
   // the other host's kernel whether the pid still runs. Leases on this host are judged by their pid at once.
   static constexpr int64_t kForeignLeaseLapseSeconds = 30 * 60;
@@ -181,6 +189,7 @@ class Store {
   // The live lease of another process overlapping the run, if any (for a sweep waiting on a busy cell).
   std::optional<LeaseHolder> live_foreign_lease(int64_t run_id);
 
+  // Documents of the run already written (table run_docs, schema 7): whatever metrics the task gave them.
   std::set<int64_t> finished_docs(int64_t run_id);
   // One transaction: every document with its samples and metrics. When this process leased the run, the lease is
   // checked (a process whose lease was taken over stops here, writing nothing) and its heartbeat refreshed; a

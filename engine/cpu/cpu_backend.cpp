@@ -46,6 +46,14 @@ class CpuBackend final : public Backend {
   }
   void to_host(const Tensor& src, void* dst) override { std::memcpy(dst, src.data, src.nbytes()); }
   void from_host(const void* src, Tensor& dst) override { std::memcpy(dst.data, src, dst.nbytes()); }
+  void convert(const Tensor& src, Tensor& dst) override {
+    if (src.numel() != dst.numel())
+      fail("cpu convert: {} elements into {} elements", src.numel(), dst.numel());
+    if (src.dtype == dst.dtype) return copy(src, dst);
+    if (dst.dtype == DType::F32) return convert_to_f32(src.dtype, src.data, dst.ptr<float>(), size_t(src.numel()));
+    if (src.dtype == DType::F32) return convert_from_f32(dst.dtype, src.ptr<float>(), dst.data, size_t(src.numel()));
+    fail("cpu convert: {} to {} (one side must be f32)", dtype_name(src.dtype), dtype_name(dst.dtype));
+  }
 
   void embed(const Tensor& tokens, const Tensor& table, Tensor& out) override {
     const int64_t n = tokens.numel(), D = table.dim(1), V = table.dim(0);

@@ -154,6 +154,7 @@ enum OpId : int32_t {
   kOpSupraRecurrent,
   kOpSupraParallel,
   kOpSupraChunkedTc,
+  kOpWiden,
 };
 
 struct HostCopyArgs {
@@ -349,6 +350,28 @@ class CudaBackend final : public Backend {
     const int64_t offs[2] = {src_off, dst_off};
     a.dyn = device_params(offs, sizeof offs);
     submit(kOpCopy, a, launch_copy, {&src, &dst});
+  }
+
+  void convert(const Tensor& src, Tensor& dst) override {
+    if (src.numel() != dst.numel()) fail("cuda convert: {} elements into {} elements", src.numel(), dst.numel());
+    if (src.dtype == dst.dtype) return copy(src, dst);
+    if (src.device != Device::CUDA || dst.device != Device::CUDA) fail("cuda convert: both tensors must be on the GPU");
+    if (src.dtype == DType::F32) {
+      ConvertArgs c = zeroed<ConvertArgs>();
+      c.x = src.ptr<float>();
+      c.out = dst.data;
+      c.dtype = int(dst.dtype);
+      c.count = src.numel();
+      return submit(kOpConvert, c, launch_convert, {&src, &dst});
+    }
+    if (dst.dtype != DType::F32)
+      fail("cuda convert: {} to {} (one side must be f32)", dtype_name(src.dtype), dtype_name(dst.dtype));
+    WidenArgs w = zeroed<WidenArgs>();
+    w.x = src.data;
+    w.out = dst.ptr<float>();
+    w.dtype = int(src.dtype);
+    w.count = src.numel();
+    submit(kOpWiden, w, launch_widen, {&src, &dst});
   }
 
   void to_host(const Tensor& src, void* dst) override {

@@ -175,6 +175,12 @@ __global__ void convert_kernel(ConvertArgs a) {
   }
 }
 
+__global__ void widen_kernel(WidenArgs a) {
+  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < a.count; i += stride)
+    a.out[i] = load_as_float(a.x, a.dtype, i);
+}
+
 __global__ void copy_kernel(CopyArgs a) {
   const char* src = static_cast<const char*>(a.src) + a.dyn[0];
   char* dst = static_cast<char*>(a.dst) + a.dyn[1];
@@ -261,6 +267,12 @@ void launch_convert(const ConvertArgs& a, cudaStream_t s) {
   if (a.count == 0) return;
   convert_kernel<<<grid_for(a.count, kThreads), kThreads, 0, s>>>(a);
   check_launch("convert");
+}
+
+void launch_widen(const WidenArgs& a, cudaStream_t s) {
+  if (a.count == 0) return;
+  widen_kernel<<<grid_for(a.count, kThreads), kThreads, 0, s>>>(a);
+  check_launch("widen");
 }
 
 }  // namespace supra::cuda

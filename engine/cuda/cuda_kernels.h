@@ -115,6 +115,15 @@ struct ConvertArgs {
 };
 void launch_convert(const ConvertArgs& a, cudaStream_t s);
 
+// f16/bf16 -> fp32 (KV-cache rows stored in 16 bits, read by attention in fp32).
+struct WidenArgs {
+  const void* x;
+  float* out;
+  int dtype;
+  int64_t count;
+};
+void launch_widen(const WidenArgs& a, cudaStream_t s);
+
 // Device-to-device copy of `bytes` from src + dyn[0] to dst + dyn[1] (offsets in bytes, read on the device, so a
 // copy into the next row of a KV cache keeps the same launch arguments from one decode step to the next).
 struct CopyArgs {

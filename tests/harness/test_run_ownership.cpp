@@ -98,7 +98,8 @@ void check_store(const fs::path& db, int64_t runs, int64_t docs_per_run) {
 void interrupted_run(const fs::path& db) {
   std::string out;
   REQUIRE(run_cli(short_run(db), out, tmp("prep.log").string()) == 0);
-  exec_sql(db, "DELETE FROM samples WHERE doc >= 6; DELETE FROM doc_metrics WHERE doc >= 6; DELETE FROM metrics; "
+  exec_sql(db, "DELETE FROM samples WHERE doc >= 6; DELETE FROM doc_metrics WHERE doc >= 6; "
+               "DELETE FROM run_docs WHERE doc >= 6; DELETE FROM metrics; "
                "UPDATE runs SET status = 'running', finished_at = NULL");
 }
 
@@ -282,7 +283,7 @@ TEST_CASE("a schema 3 store (before leases) is migrated to the current schema an
     CHECK(s.open_run(k, 3, 512, {}, "rev") == 1);
   }
   CHECK(query_int(db, "SELECT value FROM meta WHERE key = 'schema_version'") == supra::Store::kSchemaVersion);
-  CHECK(supra::Store::kSchemaVersion == 6);
+  CHECK(supra::Store::kSchemaVersion == 7);
   CHECK(query_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'run_leases'") == 1);
 }
 

@@ -184,3 +184,35 @@ TEST_CASE("a schema 4 store gets bench_results at schema 5: created when absent,
                       "AND limit_gflops IS NULL AND decode_tok_s IS NULL") == 1);
   CHECK(count_rows(p, "SELECT count(*) FROM sqlite_master WHERE name IN ('report_ref_models', 'v_runs')") == 0);
 }
+
+TEST_CASE("a schema 5 store migrates to schema 7: finished documents from their rows, long-document counts of the "
+          "whole request",
+          "[store]") {
+  const fs::path p = temp_db("v5");
+  {
+    Store s(p.string());
+    s.open_run(key(100), 3, 512, {}, "rev");
+  }
+  // As a schema-5 build left it: no run_docs, no n_continuation. Document 0 has a metric; document 1 none (its
+  // task returned no metric); document 2 is a long-document row whose prompt was cut (the old cut kept
+  // ctx - |continuation| = 100 - 7 prompt tokens of 250) and an uncut one.
+  exec_sql(p, "DROP TABLE run_docs; ALTER TABLE samples DROP COLUMN n_continuation; "
+              "INSERT INTO samples(run_id, doc, request, type, n_input, n_kept, n_dropped, truncation) VALUES "
+              "(1, 0, 0, 'loglikelihood', 30, 30, 0, NULL), (1, 1, 0, 'loglikelihood', 120, 101, 19, NULL), "
+              "(1, 2, 0, 'loglikelihood', 250, 93, 157, 'doc_end'), (1, 2, 1, 'loglikelihood', 40, 40, 0, 'left'); "
+              "INSERT INTO doc_metrics(run_id, doc, metric, value, weight) VALUES (1, 0, 'acc', 1, 1); "
+              "UPDATE meta SET value='5' WHERE key='schema_version'");
+  std::set<int64_t> done;
+  {
+    Store s(p.string());
+    done = s.finished_docs(1);
+  }
+  CHECK(done == std::set<int64_t>{0, 1, 2});
+  CHECK(count_rows(p, "SELECT value FROM meta WHERE key='schema_version'") == 7);
+  // The cut long-document row now counts its continuation (7 tokens), as plain rows always did.
+  CHECK(count_rows(p, "SELECT count(*) FROM samples WHERE doc = 2 AND request = 0 AND n_input = 257 AND n_kept = 100 "
+                      "AND n_dropped = 157 AND n_continuation = 7") == 1);
+  // Rows whose continuation length is unknown keep their counts, n_continuation NULL.
+  CHECK(count_rows(p, "SELECT count(*) FROM samples WHERE n_continuation IS NULL") == 3);
+  CHECK(count_rows(p, "SELECT count(*) FROM samples WHERE doc = 1 AND n_input = 120 AND n_kept = 101") == 1);
+}

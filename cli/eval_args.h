@@ -10,6 +10,7 @@
 
 #include "cli/engine_options.h"
 #include "core/error.h"
+#include "harness/state_memory.h"
 #include "harness/work_plan.h"
 
 namespace supra {
@@ -89,6 +90,8 @@ inline PlanSettings plan_settings(const EvalArgs& a, const EngineOptions& eng, c
   p.form = eng.form;
   p.gpu_dtype = eng.gpu_dtype;
   p.chunk = eng.chunk;
+  p.kv_dtype = eng.kv_dtype;
+  p.state_memory = parse_bytes(a.state_memory, "--state-memory");
   p.db = a.db;
   return p;
 }

@@ -25,7 +25,8 @@ nlohmann::json PlanSettings::to_json() const {
   return {{"models", models},   {"tasks", tasks},         {"ctxs", ctxs},         {"shots", shots},
           {"seed", seed},       {"limit", limit},         {"batch", batch},       {"add_bos", add_bos},
           {"data_root", data_root}, {"truncation", truncation}, {"tokenizer", tokenizer}, {"device", device},
-          {"form", form},       {"gpu_dtype", gpu_dtype}, {"chunk", chunk},       {"db", db}};
+          {"form", form},       {"gpu_dtype", gpu_dtype}, {"chunk", chunk},       {"db", db},
+          {"kv_dtype", kv_dtype}, {"state_memory", state_memory}};
 }
 
 PlanSettings PlanSettings::from_json(const nlohmann::json& j) {
@@ -46,6 +47,8 @@ PlanSettings PlanSettings::from_json(const nlohmann::json& j) {
   j.at("gpu_dtype").get_to(s.gpu_dtype);
   j.at("chunk").get_to(s.chunk);
   j.at("db").get_to(s.db);
+  j.at("kv_dtype").get_to(s.kv_dtype);
+  j.at("state_memory").get_to(s.state_memory);
   return s;
 }
 

@@ -28,7 +28,9 @@ struct PlanSettings {
   bool add_bos = false;
   std::string data_root, truncation, tokenizer;
   std::string device = "cpu", form = "chunked", gpu_dtype = "bf16";
+  std::string kv_dtype;  // "": the device's default (engine_session.h)
   int chunk = 64;
+  uint64_t state_memory = 0;  // bytes of live sequence states per worker; 0: the default (not keyed)
   std::string db;  // the store merge writes into
 
   nlohmann::json to_json() const;

@@ -23,6 +23,7 @@ EngineOptions engine_options(const PlanSettings& ps, const std::string& model, i
   e.chunk = ps.chunk;
   e.threads = threads;
   e.gpu_dtype = ps.gpu_dtype;
+  e.kv_dtype = ps.kv_dtype;
   return e;
 }
 
@@ -41,6 +42,7 @@ RunSettings run_settings(const PlanSettings& ps, const PlanPiece& p, bool quiet)
   st.quiet = quiet;
   st.doc_lo = p.doc_lo;
   st.doc_hi = p.doc_hi;
+  st.state_memory = size_t(ps.state_memory);
   return st;
 }
 

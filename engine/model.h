@@ -13,8 +13,10 @@ namespace supra {
 
 struct ModelOptions {
   SupraForm form = SupraForm::Chunked;  // SUPRA prefill/scoring form; one-token steps always use the recurrence
-  int chunk = 64;                       // SUPRA chunk length of the chunked form
+  int chunk = 64;                       // SUPRA chunk length of the chunked form, 1..kMaxChunk
 };
+// The chunked form holds a chunk x chunk block per thread: past this it is no longer the cheap form.
+inline constexpr int kMaxChunk = 1 << 14;
 
 // One sequence's share of a batched forward: its state and the tokens to append to it.
 struct SeqInput {

@@ -187,3 +187,14 @@ TEST_CASE("geometric mean, task means and the SCROLLS average") {
   CHECK_THROWS_AS(summarization_scores({}), supra::Error);
   CHECK_THROWS_AS(scrolls_average({}), supra::Error);
 }
+
+TEST_CASE("rougeL refuses a pair past its bound with both lengths, and scores one just under it") {
+  // kMaxLcsCells = 2^29: 2^15 x 2^14 tokens is exactly at the bound (scored), one more prediction token is over.
+  const Strings ref(size_t(1) << 14, "a");
+  Strings pred(size_t(1) << 15, "b");
+  CHECK(rouge_l(ref, pred).fmeasure == 0.0);
+  pred.push_back("a");
+  CHECK_THROWS_WITH(rouge_l(ref, pred), Catch::Contains("32769-token prediction") &&
+                                             Catch::Contains("16384-token reference") &&
+                                             Catch::Contains("over the limit"));
+}

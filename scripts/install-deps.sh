@@ -7,6 +7,7 @@ packages=(
   cmake g++ make pkg-config
   libsentencepiece-dev nlohmann-json3-dev libfmt-dev libsqlite3-dev
   catch2 libopenblas-dev libopenblas-openmp-dev libcli11-dev
+  clang libclang-rt-14-dev libomp-dev  # scripts/fuzz.sh: libFuzzer + ASan/UBSan runtimes, OpenMP for clang
 )
 
 missing=()

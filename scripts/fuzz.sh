@@ -87,7 +87,7 @@ make_seeds() {  # target
           piqa) files="" ;;
         esac
         for f in $files; do
-          { printf "\\x$(printf %02x "$i")"; head -n 3 "$f" | head -c 60000 || true; } > "$dir/${i}_${name}_$(basename "$f")"
+          { printf "\\x$(printf %02x "$i")"; head -n 3 "$f" | head -c 60000 || true; } > "$dir/${i}_${name}_$(basename "$(dirname "$f")")_$(basename "$f")"
         done
         if [ "$name" = piqa ]; then
           { printf "\\x$(printf %02x "$i")"; head -n 3 datasets/data/piqa/valid.jsonl; printf '\0'

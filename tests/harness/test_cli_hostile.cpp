@@ -71,7 +71,7 @@ TEST_CASE("numeric options out of range are refused with a readable range", "[cl
 
 TEST_CASE("perplexity reads only UTF-8 text, as run does", "[cli][hostile]") {
   std::string out;
-  const std::string binary = write_file("binary.txt", std::string("ok \xff\xfe\x00\x01 text", 14));
+  const std::string binary = write_file("binary.txt", std::string("ok \xff\xfe\x00\x01 text", 12));
   CHECK(cli({"perplexity", "--model", kModel, "--file", binary, "--ctx", "64"}, out) == 1);
   CHECK_THAT(out, Contains("binary.txt:1:4: invalid UTF-8 (byte 0xFF)"));
   CHECK(cli({"perplexity", "--model", kModel, "--file", "/nonexistent/x.txt", "--ctx", "64"}, out) == 1);

@@ -28,8 +28,9 @@ void register_generate(CLI::App& app) {
   cmd->add_option("--prompt-ids", args->prompt_ids,
                   "prompt as token ids, e.g. '1 403 407' (no BOS added; with --print-ids no tokenizer is needed)")
       ->excludes(prompt);
-  cmd->add_option("--max-tokens", args->max_tokens, "tokens to generate")->check(CLI::PositiveNumber);
-  cmd->add_option("--ctx", args->ctx, "context length (default: the model's training context)");
+  cmd->add_option("--max-tokens", args->max_tokens, "tokens to generate")->check(int_in(1, kMaxGenTokens));
+  cmd->add_option("--ctx", args->ctx, "context length (default: the model's training context + --max-tokens)")
+      ->check(int_in(1, kMaxTrainCtx));
   cmd->add_option("--until", args->until, "stop strings (repeatable)");
   cmd->add_option("--add-bos", args->add_bos, "prepend BOS to a text prompt (default true)");
   cmd->add_flag("--print-ids", args->print_ids, "also print the generated token ids");

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "datasets/text_file.h"
 #include "engine/scorer.h"
 #include "cli/commands.h"
 #include "cli/engine_options.h"
@@ -23,13 +24,9 @@ void register_perplexity(CLI::App& app) {
   auto* cmd = app.add_subcommand("perplexity", "rolling perplexity of a text file at a context length");
   add_engine_options(*cmd, args->eng);
   cmd->add_option("--file", args->file, "UTF-8 text file")->required();
-  cmd->add_option("--ctx", args->ctx, "context length (tokens per window)")->required()->check(CLI::PositiveNumber);
+  cmd->add_option("--ctx", args->ctx, "context length (tokens per window)")->required()->check(int_in(1, kMaxTrainCtx));
   cmd->callback([args] {
-    std::ifstream in(args->file, std::ios::binary);
-    if (!in) fail("{}: cannot open the text file", args->file);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    const std::string text = ss.str();
+    const std::string text = datasets::read_text_file(args->file);  // UTF-8 checked, as `run` reads text files
     if (text.empty()) fail("{}: the text file is empty", args->file);
     EngineSession s = open_session(args->eng);
     const Tokenizer& tok = s.require_tokenizer();

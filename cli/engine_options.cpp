@@ -3,8 +3,26 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "engine/model.h"
 
 namespace supra {
+
+CLI::Validator int_in(int64_t lo, int64_t hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& s) -> std::string {
+        size_t used = 0;
+        long long v = 0;
+        try {
+          v = std::stoll(s, &used);
+        } catch (...) {
+          used = 0;
+        }
+        if (s.empty() || used != s.size() || v < lo || v > hi)
+          return fmt::format("'{}' is not an integer in {}..{}", s, lo, hi);
+        return "";
+      },
+      fmt::format("INT in {}..{}", lo, hi));
+}
 
 void add_engine_options(CLI::App& app, EngineOptions& o, bool model_required) {
   auto* m = app.add_option("--model", o.model, "llama2.c .bin file, or a folder with an HF or open_lm checkpoint");
@@ -14,8 +32,8 @@ void add_engine_options(CLI::App& app, EngineOptions& o, bool model_required) {
   app.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_option("--form", o.form, "SUPRA form for prefill and scoring: parallel, chunked or recurrent")
       ->check(CLI::IsMember({"parallel", "chunked", "recurrent"}));
-  app.add_option("--chunk", o.chunk, "SUPRA chunk length of the chunked form")->check(CLI::PositiveNumber);
-  app.add_option("--threads", o.threads, "CPU threads (0: every core)")->check(CLI::NonNegativeNumber);
+  app.add_option("--chunk", o.chunk, "SUPRA chunk length of the chunked form")->check(int_in(1, kMaxChunk));
+  app.add_option("--threads", o.threads, "CPU threads (0: every core)")->check(int_in(0, 4096));
   app.add_option("--gpu-dtype", o.gpu_dtype, "weight dtype on the GPU: bf16, f16 or f32")
       ->check(CLI::IsMember({"bf16", "f16", "f32"}));
   app.add_option("--kv-dtype", o.kv_dtype,

@@ -10,6 +10,7 @@
 
 #include "cli/engine_options.h"
 #include "core/error.h"
+#include "engine/model_config.h"
 #include "harness/state_memory.h"
 #include "harness/work_plan.h"
 
@@ -26,11 +27,13 @@ struct EvalArgs {
 
   void add_to(CLI::App& cmd) {
     cmd.add_option("--tasks", tasks, "comma-separated task names (see `supra-eval tasks`)")->required();
-    cmd.add_option("--shots", shots, "few-shot examples (default: each task's paper setting: MMLU 5, others 0)");
-    cmd.add_option("--limit", limit, "evaluate only the first N documents of each task");
+    cmd.add_option("--shots", shots, "few-shot examples (default: each task's paper setting: MMLU 5, others 0)")
+        ->check(int_in(0, 1024));
+    cmd.add_option("--limit", limit, "evaluate only the first N documents of each task (default: all)")
+        ->check(int_in(1, INT64_MAX));
     cmd.add_option("--seed", seed, "few-shot sampling seed (lm-eval's fewshot_seed)");
     cmd.add_option("--batch", batch, "documents per batch (each batch is committed to the store)")
-        ->check(CLI::PositiveNumber);
+        ->check(int_in(1, INT32_MAX));
     cmd.add_option("--db", db, "SQLite results store");
     cmd.add_option("--data", data_root,
                    "dataset root (default: the bundled datasets/data); SCROLLS tasks read <root>/<task>/validation.jsonl");
@@ -68,7 +71,7 @@ inline std::vector<int64_t> parse_ctx(const std::string& s) {
   if (s.empty()) return {};
   auto v = parse_int_list(s, "--ctx");
   for (auto c : v)
-    if (c <= 0) fail("--ctx: context lengths must be positive integers, got {}", c);
+    if (c <= 0 || c > kMaxTrainCtx) fail("--ctx: context lengths must be integers in 1..{}, got {}", kMaxTrainCtx, c);
   return v;
 }
 

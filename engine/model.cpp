@@ -23,6 +23,8 @@ Model::Model(const Checkpoint& ckpt, Backend& backend, ModelOptions opts)
       ws_(std::make_unique<Workspace>()),
       kv_scratch_(std::make_shared<KVCache::Scratch>()) {
   cfg_.validate(ckpt.path);
+  if (opts_.chunk < 1 || opts_.chunk > kMaxChunk)
+    fail("SUPRA chunk length must be in 1..{}, got {}", kMaxChunk, opts_.chunk);
   if (int(ckpt.weights.layers.size()) != cfg_.n_layers)
     fail("{}: config says {} layers, weights have {}", ckpt.path, cfg_.n_layers, ckpt.weights.layers.size());
   w_.layers.resize(size_t(cfg_.n_layers));
@@ -30,6 +32,9 @@ Model::Model(const Checkpoint& ckpt, Backend& backend, ModelOptions opts)
     const Tensor& host = wt.in(ckpt.weights);
     if (host.empty())
       fail("{}: a {} model needs weight '{}', the checkpoint has none", ckpt.path, mode_name(cfg_.attention), wt.name);
+    // Checked here, before any kernel: a conversion refusing the dtype inside a parallel region would abort.
+    if (host.dtype != DType::F32 && host.dtype != DType::F16 && host.dtype != DType::BF16)
+      fail("{}: weight '{}' is stored as {}: expected f32, f16 or bf16", ckpt.path, wt.name, dtype_name(host.dtype));
     wt.in(w_) = backend_.upload_weight(host);
   });
   if (cfg_.tie_embeddings) w_.output = w_.tok_embeddings;

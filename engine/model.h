@@ -13,9 +13,11 @@ namespace supra {
 
 struct ModelOptions {
   SupraForm form = SupraForm::Chunked;  // SUPRA prefill/scoring form; one-token steps always use the recurrence
-  int chunk = 64;                       // SUPRA chunk length of the chunked form
+  int chunk = 64;                       // SUPRA chunk length of the chunked form, 1..kMaxChunk
   DType kv_dtype = DType::F32;          // softmax KV cache storage: F32, F16 or BF16 (attention computes in fp32)
 };
+// The chunked form holds a chunk x chunk block per thread: past this it is no longer the cheap form.
+inline constexpr int kMaxChunk = 1 << 14;
 
 // One sequence's share of a batched forward: its state and the tokens to append to it.
 struct SeqInput {

@@ -69,16 +69,24 @@ std::vector<float> retnet_slopes(int n_heads) {
 }
 
 void ModelConfig::validate(const std::string& where) const {
-  auto positive = [&](const char* name, long v) {
-    if (v <= 0) fail("{}: {} must be positive, got {}", where, name, v);
+  auto in_range = [&](const char* name, long v, long max) {
+    if (v <= 0 || v > max) fail("{}: {} must be in 1..{}, got {}", where, name, max, v);
   };
-  positive("dim", dim);
-  positive("hidden_dim", hidden_dim);
-  positive("n_layers", n_layers);
-  positive("n_heads", n_heads);
-  positive("n_kv_heads", n_kv_heads);
-  positive("head_dim", head_dim);
-  positive("vocab_size", vocab_size);
+  in_range("dim", dim, kMaxDim);
+  in_range("hidden_dim", hidden_dim, kMaxHidden);
+  in_range("n_layers", n_layers, kMaxLayers);
+  in_range("n_heads", n_heads, kMaxHeads);
+  in_range("n_kv_heads", n_kv_heads, kMaxHeads);
+  in_range("head_dim", head_dim, kMaxHeadDim);
+  in_range("vocab_size", vocab_size, kMaxVocab);
+  in_range("train_ctx (the training context length)", train_ctx, kMaxTrainCtx);
+  // -1 is "unknown" (the scorer then has no EOS); anything else must be a row of the embedding.
+  auto token = [&](const char* name, int id) {
+    if (id < -1 || id >= vocab_size)
+      fail("{}: {} must be a token id in 0..{} (vocab_size - 1) or absent, got {}", where, name, vocab_size - 1, id);
+  };
+  token("bos_id", bos_id);
+  token("eos_id", eos_id);
   if (n_heads % n_kv_heads != 0)
     fail("{}: n_heads ({}) must be a multiple of n_kv_heads ({})", where, n_heads, n_kv_heads);
   if (head_dim % 2 != 0) fail("{}: head_dim must be even for RoPE, got {}", where, head_dim);

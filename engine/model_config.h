@@ -22,6 +22,12 @@ const char* form_name(SupraForm f);
 SupraForm parse_form(const std::string& s);  // "parallel" | "chunked" | "recurrent"
 const char* pairing_name(RopePairing p);
 
+// Upper bounds on what a checkpoint may declare, far above any released model (Llama-3 405B: D 16384, F 53248,
+// L 126, H 128, d 128, V 128256, ctx 131072) and low enough that every weight's element count fits 64 bits: a
+// malformed header fails here with the field's name instead of wrapping a size or asking for terabytes.
+inline constexpr long kMaxDim = 1 << 17, kMaxHidden = 1 << 20, kMaxLayers = 1 << 12, kMaxHeads = 1 << 12,
+                      kMaxHeadDim = 1 << 13, kMaxVocab = 1 << 24, kMaxTrainCtx = 1 << 26;
+
 struct ModelConfig {
   std::string source_format;  // "llama2c", "hf", "open_lm", "random"
   std::string architecture;   // "llama", "mistral", "open_lm"
@@ -51,7 +57,8 @@ struct ModelConfig {
 
   int q_dim() const { return n_heads * head_dim; }
   int kv_dim() const { return n_kv_heads * head_dim; }
-  // Checks the internal consistency (divisibility, positive sizes, slopes per head). `where` names the source.
+  // Checks the internal consistency (divisibility, sizes in 1..their kMax*, token ids inside the vocabulary or -1,
+  // slopes per head). `where` names the source.
   void validate(const std::string& where) const;
   nlohmann::json to_json() const;
   std::string summary() const;

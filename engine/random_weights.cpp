@@ -9,6 +9,7 @@
 #include "engine/checkpoint.h"
 #include "engine/io/checkpoint_io.h"
 #include "core/error.h"
+#include "core/parallel_errors.h"
 #include "core/splitmix64.h"
 #include "core/sha256.h"
 
@@ -35,11 +36,16 @@ Tensor fill(DType dtype, std::vector<int64_t> shape, uint64_t seed, uint64_t str
   // The Irwin-Hall sum s of 4 uniforms has mean 2 and variance 4/12: (s - 2) * sqrt(3) has std 1. Below,
   // sum - 131070 equals (s - 2) * 65536 (the +0.5 offsets folded in).
   const float bell_step = float(std::sqrt(3.0) * scale / 65536.0);
+  if (dtype == DType::I32) fail("random weights: i32 is not a weight dtype");  // checked before the region
+  ParallelErrors errors;  // the row buffer's allocation may throw
 #pragma omp parallel
   {
-    std::vector<float> buf(static_cast<size_t>(cols));
+    std::vector<float> buf;
+    errors.guard([&] { buf.resize(static_cast<size_t>(cols)); });
+    const bool ok = buf.size() == static_cast<size_t>(cols);
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < rows; r++) {
+      if (!ok) continue;
       const uint64_t row_key = splitmix64(tensor_key + uint64_t(r));
       for (int64_t i = 0; i < cols; i++) {
         if (dist == Dist::Ones) {
@@ -60,6 +66,7 @@ Tensor fill(DType dtype, std::vector<int64_t> shape, uint64_t seed, uint64_t str
                        size_t(cols));
     }
   }
+  errors.rethrow();
   return t;
 }
 

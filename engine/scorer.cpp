@@ -15,6 +15,14 @@ Scorer::Scorer(Model& model, ScorerOptions opts) : model_(model), opts_(opts) {
   if (opts_.max_seqs <= 0) fail("scorer: max_seqs must be positive, got {}", opts_.max_seqs);
 }
 
+void Scorer::check_ids(std::span<const int32_t> ids, const char* what, size_t request) const {
+  const int vocab = model_.config().vocab_size;
+  for (size_t i = 0; i < ids.size(); i++)
+    if (ids[i] < 0 || ids[i] >= vocab)
+      fail("request {}: {} token {} is id {}, outside the model's vocabulary (0..{})", request, what, i, ids[i],
+           vocab - 1);
+}
+
 // Feeds every job's tokens through the model in micro-batches of at most `ubatch` tokens. A job longer than the
 // space left is split across calls (its pieces stay in order: one piece per job per call).
 void Scorer::run_jobs(std::vector<Job>& jobs) {
@@ -82,6 +90,8 @@ std::vector<LoglikelihoodResult> Scorer::loglikelihood(std::span<const Loglikeli
     const auto& r = requests[i];
     if (r.context.empty()) fail("loglikelihood request {}: empty context (the task must put BOS there)", i);
     if (r.continuation.empty()) fail("loglikelihood request {}: empty continuation", i);
+    check_ids(r.context, "context", i);
+    check_ids(r.continuation, "continuation", i);
     if (int64_t(r.continuation.size()) > L)
       fail("loglikelihood request {}: continuation of {} tokens does not fit the context length {}", i,
            r.continuation.size(), L);
@@ -119,6 +129,8 @@ RollingResult Scorer::loglikelihood_rolling(std::span<const int32_t> tokens, int
   RollingResult out;
   const int64_t L = opts_.max_length, n = int64_t(tokens.size());
   if (n == 0) return out;
+  check_ids(std::span<const int32_t>(&prefix_token, 1), "prefix", 0);
+  check_ids(tokens, "text", 0);
   // lm-eval get_rolling_token_windows(context_len=1) + make_disjoint_window.
   std::vector<LoglikelihoodRequest> windows;
   const int64_t first = std::min(L, n);
@@ -169,7 +181,9 @@ std::vector<GenerateResult> Scorer::generate_until(std::span<const GenerateReque
     for (size_t i = r0; i < r1; i++) {
       const auto& q = requests[i];
       if (q.context.empty()) fail("generate request {}: empty context", i);
-      if (q.max_gen_toks <= 0) fail("generate request {}: max_gen_toks must be positive", i);
+      if (q.max_gen_toks <= 0 || q.max_gen_toks > kMaxGenTokens)
+        fail("generate request {}: max_gen_toks must be in 1..{}, got {}", i, kMaxGenTokens, q.max_gen_toks);
+      check_ids(q.context, "context", i);
       if (!tok && !q.until.empty()) fail("generate request {}: stop strings need a tokenizer to decode the text", i);
       const int64_t room = L - q.max_gen_toks;
       if (room <= 0)

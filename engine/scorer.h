@@ -45,10 +45,14 @@ struct RollingResult {
   int64_t n_windows = 0;
 };
 
+// The longest generation a request may ask for: a bound on the time one request can take (every entry point, the
+// command line, tasks and servers, goes through the scorer, which refuses more with a message).
+inline constexpr int kMaxGenTokens = 1 << 15;
+
 struct GenerateRequest {
   std::vector<int32_t> context;
   std::vector<std::string> until;  // stop strings; the output is cut before the first one found
-  int max_gen_toks = 256;
+  int max_gen_toks = 256;  // 1..kMaxGenTokens
 };
 
 struct GenerateResult {
@@ -58,6 +62,9 @@ struct GenerateResult {
   int64_t n_input = 0, n_kept = 0, n_dropped = 0;  // context tokens, kept after left truncation, dropped
 };
 
+// Every entry point checks every token id of a request (context, continuation, prefix) against the model's
+// vocabulary before any work: an id outside [0, vocab_size) is an error naming the request, the position and the id,
+// never a read outside the embedding or the logits.
 class Scorer {
  public:
   Scorer(Model& model, ScorerOptions opts);
@@ -90,6 +97,7 @@ class Scorer {
   std::vector<std::vector<Slice>> plan_passes(std::span<const LoglikelihoodRequest> requests,
                                               const std::vector<std::vector<size_t>>& groups,
                                               const std::vector<LoglikelihoodResult>& results) const;
+  void check_ids(std::span<const int32_t> ids, const char* what, size_t request) const;
 
   Model& model_;
   ScorerOptions opts_;

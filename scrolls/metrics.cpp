@@ -94,6 +94,13 @@ RougeScore rouge_n(const std::vector<std::string>& target, const std::vector<std
 
 RougeScore rouge_l(const std::vector<std::string>& target, const std::vector<std::string>& prediction) {
   if (target.empty() || prediction.empty()) return {};
+  // Time grows with the product of the lengths: a pair far past any summary (a megabyte each) is refused rather
+  // than run for hours.
+  if (double(target.size()) * double(prediction.size()) > double(kMaxLcsCells))
+    fail("rougeL: a {}-token prediction against a {}-token reference needs {:.3g} LCS steps, over the limit of {:.3g} "
+         "(about {} tokens each); SCROLLS summaries are a few thousand tokens",
+         prediction.size(), target.size(), double(target.size()) * double(prediction.size()), double(kMaxLcsCells),
+         size_t(std::sqrt(double(kMaxLcsCells))));
   // Classic LCS dynamic programme, kept to two rows: summaries reach ~1000 tokens, a full table would be ~1M cells.
   std::vector<size_t> prev(prediction.size() + 1, 0), cur(prediction.size() + 1, 0);
   for (size_t i = 1; i <= target.size(); ++i) {

@@ -49,6 +49,9 @@ struct RougeScore {
 RougeScore rouge_n(const std::vector<std::string>& target, const std::vector<std::string>& prediction, int n);
 
 // _score_lcs: LCS length of the two token lists; P = lcs/|prediction|, R = lcs/|target|; all 0 when either is empty.
+// Its cost is |target| x |prediction| steps: more than kMaxLcsCells (a 32k-token prediction against a 16k-token
+// reference, ~1 s) is an error with the two lengths.
+inline constexpr long long kMaxLcsCells = 1ll << 29;
 RougeScore rouge_l(const std::vector<std::string>& target, const std::vector<std::string>& prediction);
 
 // F-measures of ROUGE-1, ROUGE-2 and ROUGE-L, each in [0, 1].

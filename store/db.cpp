@@ -50,15 +50,47 @@ Db Db::open_flags(const std::string& path, int flags, bool read_only) {
   return Db(h, path, read_only);
 }
 
+// PRAGMA quick_check (the cheap form of integrity_check: every page and record, not the index contents), so a damaged
+// file is refused when it is opened instead of yielding partial tables that read as results.
+void Db::check_intact() {
+  sqlite3_stmt* st = nullptr;
+  std::string verdict;
+  int rc = sqlite3_prepare_v2(db_, "PRAGMA quick_check(1)", -1, &st, nullptr);
+  if (rc == SQLITE_OK) rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    const unsigned char* t = sqlite3_column_text(st, 0);
+    verdict = t ? reinterpret_cast<const char*>(t) : "";
+  } else {
+    verdict = sqlite3_errmsg(db_);
+  }
+  sqlite3_finalize(st);
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) fail_locked();
+  if (verdict != "ok")
+    fail("{}: the results store is damaged (PRAGMA quick_check: {}); restore it from a copy, or save what is "
+         "readable with `sqlite3 {} .recover > dump.sql`",
+         path_, verdict, path_);
+}
+
 Db Db::open(const std::string& path) {
   Db db = open_flags(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, false);
+  // SQLite falls back to read-only for a file it may not write; a writer must learn that now, not at its first
+  // commit after hours of evaluation.
+  if (sqlite3_db_readonly(db.db_, "main") == 1)
+    fail("{}: the results store is read-only here (file permissions): this command writes its results there; make "
+         "it writable or give another file",
+         path);
+  db.check_intact();
   db.exec("PRAGMA journal_mode=WAL");
   db.exec("PRAGMA synchronous=NORMAL");  // WAL + NORMAL: a committed batch survives a killed process
   db.exec("PRAGMA foreign_keys=ON");
   return db;
 }
 
-Db Db::open_read_only(const std::string& path) { return open_flags(path, SQLITE_OPEN_READONLY, true); }
+Db Db::open_read_only(const std::string& path) {
+  Db db = open_flags(path, SQLITE_OPEN_READONLY, true);
+  db.check_intact();
+  return db;
+}
 
 Db Db::memory() { return open_flags(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, false); }
 

@@ -26,6 +26,7 @@ class Db {
   // How long a statement waits for another process's lock before it fails with a message naming the store.
   static constexpr int kBusyTimeoutMs = 10000;
 
+  // Both opens refuse a damaged file (PRAGMA quick_check), naming it. open also refuses a file it may not write.
   // Opens or creates the file for reading and writing: WAL journal (readers never wait for a writer),
   // synchronous=NORMAL (a committed transaction survives a killed process), foreign keys on, the busy timeout.
   static Db open(const std::string& path);
@@ -68,6 +69,7 @@ class Db {
   friend class Stmt;
   Db(sqlite3* db, std::string path, bool read_only) : db_(db), path_(std::move(path)), read_only_(read_only) {}
   static Db open_flags(const std::string& path, int flags, bool read_only);
+  void check_intact();
   sqlite3* db_ = nullptr;
   std::string path_;
   bool read_only_ = false;

@@ -141,6 +141,11 @@ class CpuBackend final : public Backend {
     cpu::groupnorm(x.ptr<float>(), x.numel() / group_size, group_size, eps);
   }
   void log_softmax_gather(const Tensor& logits, const Tensor& targets, Tensor& logprob, Tensor& argmax) override {
+    // The scorer checks ids first; this keeps the kernel's reads inside the row for any other caller.
+    const int64_t V = logits.row_size();
+    for (int64_t i = 0; !targets.empty() && i < targets.numel(); i++)
+      if (targets.ptr<int32_t>()[i] < 0 || targets.ptr<int32_t>()[i] >= V)
+        fail("log_softmax_gather: target id {} outside the vocabulary [0, {})", targets.ptr<int32_t>()[i], V);
     cpu::log_softmax_gather(logits.ptr<float>(), logits.rows(), logits.row_size(),
                             targets.empty() ? nullptr : targets.ptr<int32_t>(), logprob.ptr<float>(),
                             argmax.ptr<int32_t>());

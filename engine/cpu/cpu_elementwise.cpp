@@ -2,6 +2,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/parallel_errors.h"
 #include "engine/cpu/cpu_ops.h"
 #include "engine/rope.h"
 
@@ -22,8 +23,9 @@ void rmsnorm(const float* x, const float* w, int64_t n, int64_t dim, float eps, 
 void rope(float* x, const int32_t* pos, int64_t n, int heads, int d, float theta, RopePairing pairing) {
   const int half = d / 2;
   const std::vector<float> inv_freq = rope_inv_freq(theta, d);
+  ParallelErrors errors;  // the cos/sin rows' allocation may throw
 #pragma omp parallel for schedule(static) if (n * heads * d > 65536)
-  for (int64_t t = 0; t < n; t++) {
+  for (int64_t t = 0; t < n; t++) errors.guard([&] {
     std::vector<float> c(half), s(half);
     for (int i = 0; i < half; i++) {
       const float a = float(pos[t]) * inv_freq[i];
@@ -41,7 +43,8 @@ void rope(float* x, const int32_t* pos, int64_t n, int heads, int d, float theta
         v[b] = v0 * s[i] + v1 * c[i];
       }
     }
-  }
+  });
+  errors.rethrow();
 }
 
 void groupnorm(float* x, int64_t n_groups, int group, float eps) {

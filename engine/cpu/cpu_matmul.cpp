@@ -12,6 +12,7 @@
 
 #include "engine/cpu/cpu_ops.h"
 #include "core/error.h"
+#include "core/parallel_errors.h"
 
 namespace supra::cpu {
 
@@ -36,6 +37,7 @@ void widen(DType t, const void* src, float* dst, size_t count) {
 void matmul(const float* x, int64_t n, int64_t in, const Tensor& w, float* y, const float* bias) {
   const int64_t out = w.dim(0);
   if (w.dim(1) != in) fail("matmul: weight {} does not take inputs of width {}", w.shape_str(), in);
+  if (w.dtype == DType::I32) fail("matmul: weight {} is i32, not a float dtype", w.shape_str());  // widen would throw
   if (w.dtype == DType::F32) {
     const float* W = w.ptr<float>();
     if (n == 1) {
@@ -49,12 +51,15 @@ void matmul(const float* x, int64_t n, int64_t in, const Tensor& w, float* y, co
     const int64_t tile = 64;
     const int64_t n_tiles = (out + tile - 1) / tile;
     const size_t esz = dtype_size(w.dtype);
+    ParallelErrors errors;  // the tile buffers' allocation may throw
 #pragma omp parallel if (double(n_tiles) * tile * in * (n + 1) > 1e6)
     {
-      std::vector<float> buf(size_t(tile * in));
-      std::vector<float> yt(size_t(n * tile));
+      std::vector<float> buf;
+      errors.guard([&] { buf.resize(size_t(tile * in)); });
+      const bool ok = buf.size() == size_t(tile * in);
 #pragma omp for schedule(static)
       for (int64_t t = 0; t < n_tiles; t++) {
+        if (!ok) continue;
         const int64_t r0 = t * tile, rows = std::min(tile, out - r0);
         widen(w.dtype, static_cast<const char*>(w.data) + size_t(r0 * in) * esz, buf.data(), size_t(rows * in));
         if (n == 1) {
@@ -66,6 +71,7 @@ void matmul(const float* x, int64_t n, int64_t in, const Tensor& w, float* y, co
         }
       }
     }
+    errors.rethrow();
   }
   if (bias) {
 #pragma omp parallel for schedule(static) if (n * out > 65536)

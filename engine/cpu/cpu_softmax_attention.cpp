@@ -8,6 +8,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/parallel_errors.h"
 #include "engine/cpu/cpu_ops.h"
 
 namespace supra::cpu {
@@ -21,12 +22,13 @@ void attention(const float* q, const float* k, const float* v, int64_t n, int64_
   const float scale = 1.f / std::sqrt(float(d));
   // Threads only pay off with enough work; a tiny model's attention costs less than waking a team.
   const double work = double(H) * double(n) * double(n_past + n) * d;
+  ParallelErrors errors;  // the score block's allocation may throw
 #pragma omp parallel if (work > 2e5)
   {
     std::vector<float> S;
 #pragma omp for collapse(2) schedule(dynamic)
     for (int h = 0; h < H; h++)
-      for (int64_t blk = 0; blk < n_blocks; blk++) {
+      for (int64_t blk = 0; blk < n_blocks; blk++) errors.guard([&] {
         const int kvh = h / group;
         const int64_t i0 = blk * B, rows = std::min(B, n - i0);
         const int64_t first_pos = n_past + i0, last_pos = first_pos + rows - 1;
@@ -60,8 +62,9 @@ void attention(const float* q, const float* k, const float* v, int64_t n, int64_
         // out[rows, d] = S . vb
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), d, int(nk), 1.f, S.data(), int(nk), vb,
                     int(ks), 0.f, out + i0 * qs + int64_t(h) * d, int(qs));
-      }
+      });
   }
+  errors.rethrow();
 }
 
 }  // namespace supra::cpu

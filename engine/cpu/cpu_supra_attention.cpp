@@ -9,6 +9,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/parallel_errors.h"
 #include "engine/cpu/cpu_ops.h"
 
 namespace supra::cpu {
@@ -17,8 +18,9 @@ namespace supra::cpu {
 void supra_parallel(const float* q, const float* k, const float* v, int64_t n, int H, int d, const float* slopes,
                     float* state, float* out) {
   const int64_t rs = int64_t(H) * d;
+  ParallelErrors errors;  // the per-head buffers' allocation may throw
 #pragma omp parallel for schedule(dynamic)
-  for (int h = 0; h < H; h++) {
+  for (int h = 0; h < H; h++) errors.guard([&] {
     const double s = slopes[h];
     float* S = state + int64_t(h) * d * d;
     std::vector<double> o(d);
@@ -51,20 +53,32 @@ void supra_parallel(const float* q, const float* k, const float* v, int64_t n, i
         for (int e = 0; e < d; e++) Sn[c * d + e] += w * double(kj[c]) * vj[e];
     }
     for (int i = 0; i < d * d; i++) S[i] = float(Sn[i]);
-  }
+  });
+  errors.rethrow();
 }
 
 // Chunked: exact within a chunk (masked C x C block), the state carries everything before it. O(n C d + n d^2).
 void supra_chunked(const float* q, const float* k, const float* v, int64_t n, int H, int d, const float* slopes,
                    int chunk, float* state, float* out) {
   const int64_t rs = int64_t(H) * d;
-  const int C = std::max(1, chunk);
+  // A chunk longer than the call is one chunk of n tokens: the same arithmetic with an n x n block, so the
+  // block stays bounded by the call's length whatever chunk length was asked.
+  const int C = int(std::clamp<int64_t>(n, 1, std::max(1, chunk)));
   const double work = double(H) * double(n) * d * (C + d);
+  ParallelErrors errors;  // the per-thread blocks' allocation may throw
 #pragma omp parallel if (work > 2e5)
   {
-    std::vector<float> A(size_t(C) * C), tmp(size_t(C) * d), Kw(size_t(C) * d), decay(C + 1);
+    std::vector<float> A, tmp, Kw, decay;
+    errors.guard([&] {
+      A.resize(size_t(C) * C);
+      tmp.resize(size_t(C) * d);
+      Kw.resize(size_t(C) * d);
+      decay.resize(size_t(C) + 1);
+    });
+    const bool ok = decay.size() == size_t(C) + 1;
 #pragma omp for schedule(dynamic)
     for (int h = 0; h < H; h++) {
+      if (!ok) continue;
       const float s = slopes[h];
       for (int i = 0; i <= C; i++) decay[i] = std::exp(-s * float(i));  // exp(-s * distance)
       float* S = state + int64_t(h) * d * d;
@@ -98,6 +112,7 @@ void supra_chunked(const float* q, const float* k, const float* v, int64_t n, in
       }
     }
   }
+  errors.rethrow();
 }
 
 // Recurrent: S = gamma S + k v^T, o = S^T q, one token at a time. O(d^2) per token and head.

@@ -56,6 +56,16 @@ int ConfigJson::get_int(const std::string& key) const {
   return int(v);
 }
 
+int ConfigJson::get_int_in(const std::string& key, int lo, long hi) const {
+  if (!has(key) || !j_[key].is_number_integer()) bad(key, fmt::format("an integer in {}..{}", lo, hi));
+  // Compared as int64: a huge value must not wrap into range.
+  const int64_t v = j_[key].is_number_unsigned() && j_[key].get<uint64_t>() > uint64_t(INT64_MAX)
+                        ? INT64_MAX
+                        : j_[key].get<int64_t>();
+  if (v < lo || v > hi) bad(key, fmt::format("an integer in {}..{}", lo, hi));
+  return int(v);
+}
+
 double ConfigJson::get_num(const std::string& key) const {
   if (!has(key) || !j_[key].is_number()) bad(key, "a number");
   return j_[key].get<double>();
@@ -77,11 +87,20 @@ std::string shape_str(const std::vector<int64_t>& shape) {
   return t.shape_str();
 }
 
+std::string index_shard_path(const std::string& index_path, const std::string& tensor, const std::string& rel) {
+  const fs::path r(rel);
+  bool escapes = rel.empty() || r.has_root_name() || r.has_root_directory();
+  for (const fs::path& part : r) escapes = escapes || part == "..";
+  if (escapes)
+    fail("{}: weight_map['{}'] is '{}': expected a file name inside the index's folder (no absolute path, no '..')",
+         index_path, tensor, rel);
+  return (fs::path(index_path).parent_path() / r).string();
+}
+
 TensorStore TensorStore::from_index(const std::string& index_path) {
   const nlohmann::json idx = read_json_file(index_path);
   if (!idx.is_object() || !idx.contains("weight_map") || !idx["weight_map"].is_object())
     fail("{}: missing required key 'weight_map' (an object: tensor name -> shard file)", index_path);
-  const fs::path dir = fs::path(index_path).parent_path();
   TensorStore s;
   std::map<std::string, size_t> file_of;
   for (const auto& [name, file] : idx["weight_map"].items()) {
@@ -89,7 +108,7 @@ TensorStore TensorStore::from_index(const std::string& index_path) {
     const std::string rel = file.get<std::string>();
     auto it = file_of.find(rel);
     if (it == file_of.end()) {
-      const std::string p = (dir / rel).string();
+      const std::string p = index_shard_path(index_path, name, rel);
       if (!fs::exists(p)) fail("{}: shard '{}' named for tensor '{}' does not exist", index_path, p, name);
       it = file_of.emplace(rel, s.files_.size()).first;
       s.files_.push_back(std::make_shared<SafetensorsFile>(p));

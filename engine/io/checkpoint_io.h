@@ -39,6 +39,12 @@ class ConfigJson {
   int get_int(const std::string& key, int dflt) const { return has(key) ? get_int(key) : dflt; }
   double get_num(const std::string& key, double dflt) const { return has(key) ? get_num(key) : dflt; }
   bool get_bool(const std::string& key, bool dflt) const { return has(key) ? get_bool(key) : dflt; }
+  // Sizes and ids: an integer in [lo, hi], else "key 'k' is v: expected an integer in lo..hi" (the key's own name,
+  // before any derived quantity complains about it).
+  int get_int_in(const std::string& key, int lo, long hi) const;
+  int get_int_in(const std::string& key, int lo, long hi, int dflt) const {
+    return has(key) ? get_int_in(key, lo, hi) : dflt;
+  }
   [[noreturn]] void bad(const std::string& key, const std::string& expected) const;
 
  private:
@@ -67,6 +73,11 @@ class TensorStore {
   std::map<std::string, size_t> where_of_;  // tensor name -> index into files_
   std::string where_;
 };
+
+// The file a sharded checkpoint's index names (weight_map value `rel`), inside the index's folder: an absolute
+// path or one with a `..` component is refused naming the index and the tensor, so an index handed over with a
+// checkpoint cannot make us open files elsewhere.
+std::string index_shard_path(const std::string& index_path, const std::string& tensor, const std::string& rel);
 
 std::string shape_str(const std::vector<int64_t>& shape);
 

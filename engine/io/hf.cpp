@@ -45,7 +45,7 @@ std::vector<std::string> hf_checkpoint_files(const std::string& dir) {
     const nlohmann::json j = read_json_file(index.string());
     if (j.contains("weight_map") && j["weight_map"].is_object())
       for (const auto& [name, f] : j["weight_map"].items())
-        if (f.is_string()) shards.insert((d / f.get<std::string>()).string());
+        if (f.is_string()) shards.insert(index_shard_path(index.string(), name, f.get<std::string>()));
     files.insert(files.end(), shards.begin(), shards.end());
   } else {
     files.push_back((d / "model.safetensors").string());
@@ -55,13 +55,17 @@ std::vector<std::string> hf_checkpoint_files(const std::string& dir) {
 
 namespace {
 
-// An int, or the first of a list (some configs give several eos ids); -1 when absent.
-int token_id(const ConfigJson& c, const std::string& key) {
+// An int, or the first of a list (some configs give several eos ids), inside the vocabulary; -1 when absent.
+int token_id(const ConfigJson& c, const std::string& key, int vocab_size) {
   if (!c.has(key)) return -1;
   const auto& v = c.json()[key];
-  if (v.is_number_integer()) return v.get<int>();
-  if (v.is_array() && !v.empty() && v[0].is_number_integer()) return v[0].get<int>();
-  c.bad(key, "a token id or a list of token ids");
+  const std::string expected = fmt::format("a token id in 0..{} (vocab_size - 1) or a list of them", vocab_size - 1);
+  const nlohmann::json& id = v.is_array() && !v.empty() ? v[0] : v;
+  if (!id.is_number_integer()) c.bad(key, expected);
+  if (id.is_number_unsigned() ? id.get<uint64_t>() >= uint64_t(vocab_size)
+                              : id.get<int64_t>() < 0 || id.get<int64_t>() >= vocab_size)
+    c.bad(key, expected);
+  return int(id.get<int64_t>());
 }
 
 std::string architecture_of(const ConfigJson& c) {
@@ -97,17 +101,17 @@ Checkpoint load_hf(const std::string& dir) {
   ModelConfig& m = ck.config;
   m.source_format = "hf";
   m.architecture = architecture_of(c);
-  m.dim = c.get_int("hidden_size");
-  m.hidden_dim = c.get_int("intermediate_size");
-  m.n_layers = c.get_int("num_hidden_layers");
-  m.n_heads = c.get_int("num_attention_heads");
-  m.n_kv_heads = c.get_int("num_key_value_heads", m.n_heads);  // HF default: no GQA
-  if (!c.has("head_dim") && (m.n_heads <= 0 || m.dim % m.n_heads != 0))
+  m.dim = c.get_int_in("hidden_size", 1, kMaxDim);
+  m.hidden_dim = c.get_int_in("intermediate_size", 1, kMaxHidden);
+  m.n_layers = c.get_int_in("num_hidden_layers", 1, kMaxLayers);
+  m.n_heads = c.get_int_in("num_attention_heads", 1, kMaxHeads);
+  m.n_kv_heads = c.get_int_in("num_key_value_heads", 1, kMaxHeads, m.n_heads);  // HF default: no GQA
+  if (!c.has("head_dim") && m.dim % m.n_heads != 0)
     fail("{}: hidden_size {} is not a multiple of num_attention_heads {} and head_dim is absent", cfg_path, m.dim,
          m.n_heads);
-  m.head_dim = c.has("head_dim") ? c.get_int("head_dim") : m.dim / m.n_heads;
-  m.vocab_size = c.get_int("vocab_size");
-  m.train_ctx = c.get_int("max_position_embeddings");
+  m.head_dim = c.has("head_dim") ? c.get_int_in("head_dim", 1, kMaxHeadDim) : m.dim / m.n_heads;
+  m.vocab_size = c.get_int_in("vocab_size", 1, kMaxVocab);
+  m.train_ctx = c.get_int_in("max_position_embeddings", 1, kMaxTrainCtx);
   m.norm_eps = float(c.get_num("rms_norm_eps"));  // required: no silent default for an eps
   // rope_theta: top level, or nested under rope_parameters in newer files; 1e4 is HF's documented default.
   m.rope_theta = 10000.f;
@@ -131,10 +135,10 @@ Checkpoint load_hf(const std::string& dir) {
   // Mistral's HF class defaults a missing sliding_window to 4096; we require the key to be explicit.
   if (m.architecture == "mistral" && !c.json().contains("sliding_window"))
     c.bad("sliding_window", "an integer or null (Mistral)");
-  if (c.has("sliding_window")) m.sliding_window = c.get_int("sliding_window");
+  if (c.has("sliding_window")) m.sliding_window = c.get_int_in("sliding_window", 1, INT32_MAX);
   m.tie_embeddings = c.get_bool("tie_word_embeddings", false);  // HF default
-  m.bos_id = token_id(c, "bos_token_id");
-  m.eos_id = token_id(c, "eos_token_id");
+  m.bos_id = token_id(c, "bos_token_id", m.vocab_size);
+  m.eos_id = token_id(c, "eos_token_id", m.vocab_size);
   m.rope_pairing = RopePairing::RotateHalf;
   m.validate(cfg_path);
 

@@ -13,6 +13,7 @@
 #include "engine/checkpoint.h"
 #include "engine/io/checkpoint_io.h"
 #include "engine/io/checkpoint_writer.h"
+#include "core/checked_math.h"
 #include "core/error.h"
 #include "core/mapped_file.h"
 
@@ -28,7 +29,7 @@ constexpr const char* kLlama2cOrder[] = {"tok_embeddings", "attn_norm", "wq",   
                                          "final_norm",     kFreqCis,    "output"};
 
 // Floats of each of the two freq_cis tables (cos, sin): [seq_len, head_dim / 2].
-int64_t freq_cis_floats(const ModelConfig& c) { return int64_t(c.train_ctx) * (c.head_dim / 2); }
+int64_t freq_cis_floats(const ModelConfig& c) { return int64_t(c.train_ctx) * (c.head_dim / 2); }  // < 2^39
 
 // The legacy freq_cis tables, cos then sin, as llama2.c's export writes them (in double); loaders skip them.
 std::vector<float> freq_cis_tables(const ModelConfig& c) {
@@ -49,17 +50,17 @@ uint64_t llama2c_file_bytes(const ModelConfig& c) {
   uint64_t floats = 0;
   for (const char* name : kLlama2cOrder) {
     if (name == kFreqCis) {
-      floats += 2 * uint64_t(freq_cis_floats(c));
+      floats = checked_add(floats, 2 * uint64_t(freq_cis_floats(c)), "freq_cis");
       continue;
     }
     const bool per_layer = is_layer_weight(name);
     if (std::optional<Weight> wt = find_weight(c, name, per_layer ? 0 : -1)) {
       uint64_t n = 1;
-      for (int64_t d : wt->shape) n *= uint64_t(d);
-      floats += per_layer ? n * uint64_t(c.n_layers) : n;
+      for (int64_t d : wt->shape) n = checked_mul(n, uint64_t(d), name);
+      floats = checked_add(floats, per_layer ? checked_mul(n, uint64_t(c.n_layers), name) : n, name);
     }
   }
-  return 7 * sizeof(int32_t) + floats * sizeof(float);
+  return checked_add(7 * sizeof(int32_t), checked_mul(floats, sizeof(float), "llama2.c file size"), "llama2.c file size");
 }
 
 // llama2.c's own tokenizer beside the weights, for when there is no sentencepiece .model there (that one wins, so
@@ -97,9 +98,9 @@ Checkpoint load_llama2c(const std::string& file) {
          file);
   const int dim = h[0], hidden = h[1], n_layers = h[2], n_heads = h[3], n_kv = h[4], seq_len = h[6];
   const bool shared = h[5] > 0;  // negative vocab size: the classifier is stored separately
-  const int vocab = shared ? h[5] : -h[5];
-  if (dim <= 0 || hidden <= 0 || n_layers <= 0 || n_heads <= 0 || n_kv <= 0 || vocab <= 0 || seq_len <= 0 ||
-      dim % n_heads != 0 || n_heads % n_kv != 0)
+  const int64_t vocab = shared ? int64_t(h[5]) : -int64_t(h[5]);  // int64: -INT32_MIN does not fit an int
+  if (dim <= 0 || hidden <= 0 || n_layers <= 0 || n_heads <= 0 || n_kv <= 0 || vocab <= 0 || vocab > kMaxVocab ||
+      seq_len <= 0 || dim % n_heads != 0 || n_heads % n_kv != 0)
     fail("{}: not a llama2.c v0 header (dim={}, hidden_dim={}, n_layers={}, n_heads={}, n_kv_heads={}, "
          "vocab_size={}, seq_len={})",
          file, h[0], h[1], h[2], h[3], h[4], h[5], h[6]);
@@ -114,7 +115,7 @@ Checkpoint load_llama2c(const std::string& file) {
   c.n_heads = n_heads;
   c.n_kv_heads = n_kv;
   c.head_dim = dim / n_heads;
-  c.vocab_size = vocab;
+  c.vocab_size = int(vocab);
   c.train_ctx = seq_len;
   // Fixed by the format (run.c hard-codes them); sentencepiece ids of the Llama tokenizers.
   c.norm_eps = 1e-5f;
@@ -124,6 +125,7 @@ Checkpoint load_llama2c(const std::string& file) {
   c.bos_id = 1;
   c.eos_id = 2;
   c.weight_dtype = DType::F32;
+  c.validate(file);  // every size in range before any size is computed from it
 
   const uint64_t expected = llama2c_file_bytes(c);
   if (m.size != expected)
@@ -163,8 +165,6 @@ Checkpoint load_llama2c(const std::string& file) {
     }
   }
   if (shared) w.output = w.tok_embeddings;
-
-  c.validate(file);
   ck.tokenizer = find_tokenizer(std::filesystem::path(file).parent_path().string());
   if (ck.tokenizer.empty()) ck.tokenizer = find_llama2c_tokenizer(file);
   return ck;

@@ -67,7 +67,7 @@ std::vector<std::string> weight_files(const std::string& dir, std::string* index
     const nlohmann::json j = read_json_file(indexes[0]);
     if (j.contains("weight_map") && j["weight_map"].is_object())
       for (const auto& [n, f] : j["weight_map"].items())
-        if (f.is_string()) listed.insert((fs::path(dir) / f.get<std::string>()).string());
+        if (f.is_string()) listed.insert(index_shard_path(indexes[0], n, f.get<std::string>()));
     return {listed.begin(), listed.end()};
   }
   if (shards.empty()) fail("{}: no *.safetensors weight files", dir);
@@ -101,18 +101,18 @@ Checkpoint load_open_lm(const std::string& dir) {
   else c.bad("attn_name", "\"linear_attn\" (SUPRA), \"torch_attn\" or \"xformers_attn\" (softmax)");
   const bool supra = m.attention == AttentionMode::Supra;
 
-  m.dim = c.get_int("dim");
-  m.n_layers = c.get_int("n_layers");
-  m.n_heads = c.get_int("n_heads");
+  m.dim = c.get_int_in("dim", 1, kMaxDim);
+  m.n_layers = c.get_int_in("n_layers", 1, kMaxLayers);
+  m.n_heads = c.get_int_in("n_heads", 1, kMaxHeads);
   // SUPRA needs to know whether k has its own feature map, so the kv head count must be explicit there; for
   // softmax open_lm's default (no GQA) is checked against the in_proj shape below.
-  m.n_kv_heads = supra ? c.get_int("n_heads_kv") : c.get_int("n_heads_kv", m.n_heads);
-  m.vocab_size = c.get_int("vocab_size");
+  m.n_kv_heads = supra ? c.get_int_in("n_heads_kv", 1, kMaxHeads) : c.get_int_in("n_heads_kv", 1, kMaxHeads, m.n_heads);
+  m.vocab_size = c.get_int_in("vocab_size", 1, kMaxVocab);
   m.norm_eps = float(c.get_num("norm_eps"));
-  m.train_ctx = c.get_int("seq_len");
-  if (!c.has("qk_head_dim") && (m.n_heads <= 0 || m.dim % m.n_heads != 0))
+  m.train_ctx = c.get_int_in("seq_len", 1, kMaxTrainCtx);
+  if (!c.has("qk_head_dim") && m.dim % m.n_heads != 0)
     fail("{}: dim {} is not a multiple of n_heads {} and qk_head_dim is absent", cfg_path, m.dim, m.n_heads);
-  m.head_dim = c.has("qk_head_dim") ? c.get_int("qk_head_dim") : m.dim / m.n_heads;
+  m.head_dim = c.has("qk_head_dim") ? c.get_int_in("qk_head_dim", 1, kMaxHeadDim) : m.dim / m.n_heads;
   if (c.has("v_head_dim") && c.get_int("v_head_dim") != m.head_dim)
     c.bad("v_head_dim", fmt::format("{} (the qk head dim; different v heads are not implemented)", m.head_dim));
   if (c.get_bool("apply_qk_norm", false)) c.bad("apply_qk_norm", "false (qk norm is not implemented)");
@@ -135,8 +135,8 @@ Checkpoint load_open_lm(const std::string& dir) {
     c.bad("positional_embedding_type", "\"rotary\" or \"llama_rotary\"");
   }
   m.tie_embeddings = c.get_bool("weight_tying", false);  // open_lm default; checked against output.weight below
-  m.bos_id = c.get_int("bos_token_id", -1);
-  m.eos_id = c.get_int("eos_token_id", -1);
+  m.bos_id = c.get_int_in("bos_token_id", 0, m.vocab_size - 1, -1);
+  m.eos_id = c.get_int_in("eos_token_id", 0, m.vocab_size - 1, -1);
 
   if (supra) {
     if (!c.get_bool("use_decay"))
@@ -170,7 +170,7 @@ Checkpoint load_open_lm(const std::string& dir) {
   // The FFN width is not an open_lm Params key (open_lm derives it from dim): read it from w12 = [gate; up].
   const std::string w12 = pre + file_name(kOpenLmNames, "w_gate", 0);
   const Tensor w12_0 = st.get(w12);
-  if (w12_0.shape.size() != 2 || w12_0.rows() % 2 != 0)
+  if (w12_0.shape.size() != 2 || w12_0.rows() % 2 != 0 || w12_0.rows() / 2 > kMaxHidden)
     fail("{}: tensor '{}' has shape {}, expected [2 * hidden_dim, {}]", st.where(), w12, w12_0.shape_str(), m.dim);
   m.hidden_dim = int(w12_0.rows() / 2);
   if (c.has("hidden_dim") && c.get_int("hidden_dim") != m.hidden_dim)

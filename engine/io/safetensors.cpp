@@ -6,7 +6,9 @@
 #include <cstring>
 #include <memory>
 #include <set>
+#include <tuple>
 
+#include "core/checked_math.h"
 #include "core/error.h"
 #include "core/mapped_file.h"
 
@@ -46,6 +48,11 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
 
   uint64_t header_len = 0;
   for (int i = 0; i < 8; i++) header_len |= uint64_t(base[i]) << (8 * i);  // little-endian on every host
+  // The reference reader's bound: a header is a list of names and shapes, never near this size.
+  constexpr uint64_t kMaxHeader = 100u << 20;
+  if (header_len > kMaxHeader)
+    fail("{}: header length {} is over the {}-byte limit of safetensors headers: not a safetensors file", path,
+         header_len, kMaxHeader);
   if (header_len > size_ - 8)
     fail("{}: header length {} is larger than the file ({} bytes): not a safetensors file or truncated", path,
          header_len, size_);
@@ -61,6 +68,12 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
   const size_t data_start = 8 + header_len;
   const size_t data_size = size_ - data_start;
   uint8_t* data = base + data_start;
+  struct Span {
+    uint64_t begin, end;
+    std::string name;
+    bool operator<(const Span& o) const { return std::tie(begin, end) < std::tie(o.begin, o.end); }
+  };
+  std::vector<Span> spans;
   for (auto& [name, entry] : header.items()) {
     if (name == "__metadata__") {
       metadata_ = entry;
@@ -82,13 +95,13 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
       if (!d.is_number_integer() || d.get<int64_t>() < 0)
         fail("{}: tensor '{}': shape {} must hold non-negative integers", path, name, js.dump());
       t.shape.push_back(d.get<int64_t>());
-      numel *= uint64_t(t.shape.back());
+      numel = checked_mul(numel, uint64_t(t.shape.back()), fmt::format("{}: tensor '{}': shape {}", path, name, js.dump()));
     }
     if (!jo.is_array() || jo.size() != 2 || !jo[0].is_number_unsigned() || !jo[1].is_number_unsigned())
       fail("{}: tensor '{}': data_offsets must be [begin, end], got {}", path, name, jo.dump());
     const uint64_t begin = jo[0].get<uint64_t>(), end = jo[1].get<uint64_t>();
     if (begin > end) fail("{}: tensor '{}': data_offsets [{}, {}] end before they begin", path, name, begin, end);
-    const uint64_t want = numel * dtype_size(t.dtype);
+    const uint64_t want = checked_mul(numel, dtype_size(t.dtype), fmt::format("{}: tensor '{}': bytes", path, name));
     if (end - begin != want)
       fail("{}: tensor '{}': shape {} of {} needs {} bytes but data_offsets [{}, {}] span {} bytes", path, name,
            t.shape_str(), jd.get<std::string>(), want, begin, end, end - begin);
@@ -98,8 +111,23 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
            path, name, begin, end, data_size);
     t.data = data + begin;
     t.owner = map_;
+    spans.push_back({begin, end, name});
     tensors_.emplace(name, std::move(t));
   }
+  // As the reference reader requires: the tensors tile the data area, back to back from 0 to its end. Overlapping
+  // tensors would alias one another's bytes; a gap is bytes no tensor accounts for.
+  std::sort(spans.begin(), spans.end());
+  uint64_t at = 0;
+  for (const Span& sp : spans) {
+    if (sp.begin != at)
+      fail("{}: tensor '{}': data_offsets begin at {}, expected {} ({}): tensors must lie back to back without "
+           "overlap",
+           path, sp.name, sp.begin, at, sp.begin < at ? "it overlaps the tensor before it" : "a gap before it");
+    at = sp.end;
+  }
+  if (at != data_size)
+    fail("{}: the tensors end at byte {} of a data area of {} bytes: trailing bytes no tensor accounts for", path,
+         at, data_size);
 }
 
 Tensor SafetensorsFile::get(const std::string& name) const {

@@ -19,53 +19,17 @@
 #include "core/error.h"
 #include "engine/io/safetensors.h"
 #include "core/sha256.h"
+#include "tests/engine/file_fixtures.h"
 
 namespace fs = std::filesystem;
 using namespace supra;
+using namespace supra::test;
 using Catch::Contains;
 
 namespace {
 
 const std::string kStories = std::string(SUPRA_SOURCE_DIR) + "/models/stories260K/stories260K.bin";
 constexpr const char* kStoriesSha = "b0a507e7ad0f626624f17112325e66691f9076d622e1d3274d103d00299f2696";
-
-// A fresh folder under the system temp dir, removed with everything in it at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static std::atomic<int> n{0};
-    path = fs::temp_directory_path() / fmt::format("supra_test_loaders_{}_{}", ::getpid(), n++);
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-  std::string str() const { return path.string(); }
-};
-
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-void write_json(const std::string& path, const nlohmann::json& j) { write_text(path, j.dump(2)); }
-
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
-
-// A safetensors file from a raw header text and data bytes.
-void write_raw_safetensors(const std::string& path, const std::string& header, size_t data_bytes) {
-  std::string s(8, '\0');
-  const uint64_t n = header.size();
-  for (int i = 0; i < 8; i++) s[i] = char((n >> (8 * i)) & 0xff);
-  s += header;
-  s.append(data_bytes, '\0');
-  write_text(path, s);
-}
 
 // Rewrites a safetensors file through `edit` (name -> tensor map), copying the tensors out of the mapping first.
 template <class F>

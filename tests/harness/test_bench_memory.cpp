@@ -17,6 +17,7 @@
 
 #include "core/process_memory.h"
 #include "store/store.h"
+#include "tests/common/sanitizers.h"
 #include "tests/harness/cli_util.h"
 #include "tests/harness/store_query.h"
 
@@ -96,6 +97,11 @@ std::vector<std::pair<double, double>> stored_memory(const fs::path& path) {
 
 TEST_CASE("bench: each configuration reports its own peak RSS and not an earlier configuration's",
           "[bench][memory][cli]") {
+  if (supra::test::kUnderAsan) {
+    std::cout << "SKIPPED: built with AddressSanitizer, whose shadow memory and quarantine are what the peaks would "
+                 "measure\n";
+    return;
+  }
   if (!supra::reset_peak_resident()) {
     std::cout << "SKIPPED: this kernel refuses to reset the resident high-water mark (/proc/self/clear_refs)\n";
     return;

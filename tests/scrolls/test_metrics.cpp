@@ -187,3 +187,16 @@ TEST_CASE("geometric mean, task means and the SCROLLS average") {
   CHECK_THROWS_AS(summarization_scores({}), supra::Error);
   CHECK_THROWS_AS(scrolls_average({}), supra::Error);
 }
+
+TEST_CASE("rougeL refuses a pair past its bound with both lengths") {
+  // kMaxLcsCells = 2^29 LCS steps: 2^15 x 2^14 tokens is at the bound; one more prediction token is over it (refused
+  // before any step, so this test is instant). Summary-sized pairs are far below it.
+  static_assert(kMaxLcsCells == (1ll << 15) * (1ll << 14));
+  const Strings ref(size_t(1) << 14, "a");
+  Strings pred((size_t(1) << 15) + 1, "b");
+  CHECK_THROWS_WITH(rouge_l(ref, pred), Catch::Contains("32769-token prediction") &&
+                                             Catch::Contains("16384-token reference") &&
+                                             Catch::Contains("over the limit"));
+  const Strings summary(2000, "a");
+  CHECK(rouge_l(summary, Strings(4000, "a")).recall == 1.0);
+}

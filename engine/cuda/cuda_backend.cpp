@@ -573,8 +573,8 @@ class CudaBackend final : public Backend {
     need_f32(out, "attention", "out");
     const int H = p.n_heads, Hkv = p.n_kv_heads, d = p.head_dim;
     const int64_t n = q.rows();
-    if (H <= 0 || Hkv <= 0 || H % Hkv != 0 || d <= 0 || d > kMaxHeadDim)
-      fail("attention: {} heads, {} kv heads of size {} (head size at most {})", H, Hkv, d, kMaxHeadDim);
+    if (H <= 0 || Hkv <= 0 || H % Hkv != 0 || d <= 0 || d > cuda::kMaxHeadDim)
+      fail("attention: {} heads, {} kv heads of size {} (head size at most {})", H, Hkv, d, cuda::kMaxHeadDim);
     if (q.row_size() != int64_t(H) * d || k.row_size() != int64_t(Hkv) * d || v.row_size() != int64_t(Hkv) * d ||
         k.rows() < n_past + n || v.rows() < n_past + n || out.numel() != n * H * d || n_past < 0)
       fail("attention: q {}, k {}, v {}, out {} do not fit {} past tokens", q.shape_str(), k.shape_str(),
@@ -616,8 +616,8 @@ class CudaBackend final : public Backend {
     need_f32(out, "supra_attention", "out");
     const int H = p.n_heads, d = p.head_dim;
     const int64_t n = q.rows();
-    if (H <= 0 || d <= 0 || d > kMaxHeadDim || !p.slopes)
-      fail("supra_attention: {} heads of size {} (at most {}), slopes {}", H, d, kMaxHeadDim,
+    if (H <= 0 || d <= 0 || d > cuda::kMaxHeadDim || !p.slopes)
+      fail("supra_attention: {} heads of size {} (at most {}), slopes {}", H, d, cuda::kMaxHeadDim,
            p.slopes ? "given" : "missing");
     const int64_t w = int64_t(H) * d;
     if (q.row_size() != w || k.row_size() != w || v.row_size() != w || k.rows() != n || v.rows() != n ||

@@ -26,6 +26,8 @@ std::vector<JsonlRecord> read_jsonl(const fs::path& file) {
       if (auto p = what.find("] "); what.starts_with("[json.exception") && p != std::string_view::npos)
         what.remove_prefix(p + 2);
       fail("{}:{}:{}: malformed JSON: {}", file.string(), line.number, e.byte, what);
+    } catch (const json::exception& e) {  // e.g. out_of_range 406: a number too large for a double ("1e999")
+      fail("{}:{}: malformed JSON: {}", file.string(), line.number, e.what());
     }
   }
   return records;

@@ -43,7 +43,7 @@ std::vector<ScrollsExample> parse_scrolls_jsonl(std::string_view text, std::stri
     nlohmann::json row;
     try {
       row = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse errors, and numbers too large for a double ("1e999")
       fail("{}:{}: not valid JSON: {}", source, line_no, e.what());
     }
     if (!row.is_object()) fail("{}:{}: expected a JSON object, got {}", source, line_no, row.type_name());

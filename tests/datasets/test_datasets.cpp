@@ -449,6 +449,10 @@ TEST_CASE("jsonl: a malformed line, a blank line, a non-object record") {
   const std::string msg = error_of([&] { ds::read_jsonl(f); });
   CHECK_THAT(msg, StartsWith(f.string() + ":3:") && Contains("malformed JSON"));
 
+  // A number too large for a double is a malformed line too, not a library exception (found by fuzz_datasets).
+  const fs::path huge = tmp.write("huge.jsonl", "{\"a\": 1}\n{\"a\": 1e999}\n");
+  CHECK_THAT(error_of([&] { ds::read_jsonl(huge); }), StartsWith(huge.string() + ":2:") && Contains("malformed JSON"));
+
   const fs::path blank = tmp.write("blank.jsonl", "{\"a\": 1}\n\n{\"a\": 2}\n");
   CHECK_THAT(error_of([&] { ds::read_jsonl(blank); }), Contains(blank.string() + ":2: blank line"));
 

@@ -25,6 +25,11 @@ target_link_libraries(supra_blas INTERFACE ${SUPRA_OPENBLAS} OpenMP::OpenMP_CXX)
 target_include_directories(supra_blas INTERFACE ${SUPRA_CBLAS_INCLUDE})
 message(STATUS "BLAS: ${SUPRA_OPENBLAS}")
 
+# oneDNN (libdnnl-dev): the CPU backend's matmuls, weights reordered once into its preferred layout. It picks its
+# own instruction set at run time (AVX2, AVX-512, AVX-512 BF16), so one binary runs well on any x86-64.
+find_package(dnnl CONFIG REQUIRED)
+target_link_libraries(supra_blas INTERFACE DNNL::dnnl)
+
 add_library(supra_deps INTERFACE)
 target_link_libraries(supra_deps INTERFACE nlohmann_json::nlohmann_json fmt::fmt SQLite::SQLite3
                       PkgConfig::SENTENCEPIECE OpenMP::OpenMP_CXX)

@@ -9,6 +9,7 @@ packages=(
   catch2 libopenblas-dev libopenblas-openmp-dev libcli11-dev
   slurm-wlm munge
   libcpp-httplib-dev
+  libdnnl-dev  # oneDNN: CPU matmuls with prepacked f32/bf16 weights (engine/cpu)
   clang libclang-rt-14-dev libomp-dev  # scripts/fuzz.sh: libFuzzer + ASan/UBSan runtimes, OpenMP for clang
 )
 

@@ -23,8 +23,11 @@ void Scorer::check_ids(std::span<const int32_t> ids, const char* what, size_t re
            vocab - 1);
 }
 
-// Feeds every job's tokens through the model in micro-batches of at most `ubatch` tokens. A job longer than the
-// space left is split across calls (its pieces stay in order: one piece per job per call).
+// Feeds every job's tokens through the model in micro-batches of at most `ubatch` tokens. A job is cut into pieces
+// of `ubatch` tokens counted from its own start, never at the space left in a call: where a job's pieces begin (and
+// so SUPRA's chunks and the rows each piece scores) must not depend on which other jobs share the calls, or the
+// state-memory budget, which decides that, would change the numbers. A piece that does not fit waits for the next
+// call. Pieces of one job stay in order, one per call.
 void Scorer::run_jobs(std::vector<Job>& jobs) {
   Backend& be = model_.backend();
   struct Part {
@@ -69,7 +72,8 @@ void Scorer::run_jobs(std::vector<Job>& jobs) {
   };
   for (Job& j : jobs) {
     while (j.fed < int64_t(j.tokens.size())) {
-      const int64_t take = std::min(int64_t(j.tokens.size()) - j.fed, opts_.ubatch - used);
+      const int64_t take = std::min(int64_t(j.tokens.size()) - j.fed, opts_.ubatch);
+      if (used + take > opts_.ubatch) flush();
       batch.push_back({j.state, std::span<const int32_t>(j.tokens.data() + j.fed, size_t(take))});
       parts.push_back({&j, j.fed, take});
       j.fed += take;

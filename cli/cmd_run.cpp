@@ -76,9 +76,10 @@ void evaluate_model(const EvalArgs& a, const EngineOptions& eng, std::vector<int
     st.take_over = a.take_over;
     st.state_memory = parse_bytes(a.state_memory, "--state-memory");
     RunOutcome o = run_task(store, s, *c.task, st);
-    std::fprintf(stderr, "%s %s ctx %ld: %ld docs (%ld new, %ld requests) in %.1fs%s\n", c.task->name().c_str(),
-                 o.key.mode.c_str(), long(c.ctx), long(o.n_docs), long(o.n_new_docs), long(o.n_new_requests),
-                 o.seconds, c.ctx > s.ckpt.config.train_ctx ? " [beyond training context]" : "");
+    std::fprintf(stderr, "%s %s ctx %ld: %ld docs (%ld new, %ld requests) in %.1fs, %ld forward calls of %.0f rows on average%s\n",
+                 c.task->name().c_str(), o.key.mode.c_str(), long(c.ctx), long(o.n_docs), long(o.n_new_docs),
+                 long(o.n_new_requests), o.seconds, long(o.forwards.calls), o.forwards.mean_rows(),
+                 c.ctx > s.ckpt.config.train_ctx ? " [beyond training context]" : "");
     return o;
   };
 

@@ -47,6 +47,8 @@ void Scorer::run_jobs(std::vector<Job>& jobs) {
   auto flush = [&] {
     if (batch.empty()) return;
     model_.forward(batch, &hidden);
+    stats_.calls++;
+    stats_.rows += used;
     int64_t row = 0;
     for (const Part& p : parts) {
       Job& j = *p.job;

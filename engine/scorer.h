@@ -19,9 +19,18 @@ struct ScorerOptions {
   int64_t ubatch = 512;    // tokens per forward call (bounds activation memory, whatever the document length)
   int max_seqs = 32;       // requests (or groups sharing a context) in flight at once
   // Bytes of sequence states live at once (KV caches or SUPRA states, at their real sizes: Model::state_bytes); 0
-  // for no limit. Only the schedule depends on it: the same jobs run, so results differ at most by reordered sums
-  // (which requests share a forward call). A request that alone needs more is an error.
+  // for no limit. Only the schedule depends on it: the same jobs run, cut into the same pieces, and only which of
+  // them share a forward call changes. On the CPU no kernel lets a row depend on the other rows of its call, so the
+  // results are bitwise the same; on CUDA cuBLAS picks kernels by shape, so they may differ by reordered sums. A
+  // request that alone needs more is an error.
   size_t state_memory = 0;
+};
+
+// How full the forward calls were: GEMMs run near the machine's peak only with many rows per call, so small
+// requests (a 40-token HellaSwag choice) are packed with other documents' requests up to `ubatch` rows.
+struct ForwardStats {
+  int64_t calls = 0, rows = 0;
+  double mean_rows() const { return calls ? double(rows) / double(calls) : 0.0; }
 };
 
 struct LoglikelihoodRequest {
@@ -84,6 +93,9 @@ class Scorer {
   // Called after each batch with (requests done, total): progress reporting.
   std::function<void(int64_t, int64_t)> on_progress;
 
+  // Every forward call since this scorer was made.
+  const ForwardStats& forward_stats() const { return stats_; }
+
  private:
   struct Job;
   struct Slice;
@@ -101,6 +113,7 @@ class Scorer {
 
   Model& model_;
   ScorerOptions opts_;
+  ForwardStats stats_;
 };
 
 }  // namespace supra

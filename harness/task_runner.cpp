@@ -339,6 +339,7 @@ RunOutcome run_task(Store& store, EngineSession& s, tasks::Task& task, const Run
     if (!st.quiet) progress.update(finished);
   }
   if (!st.quiet) progress.finish();
+  o.forwards = scorer.forward_stats();
 
   if (whole_run) {
     o.metrics = aggregate_run(store, o.run_id, task, n_docs);

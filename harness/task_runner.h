@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/scorer.h"
 #include "harness/engine_session.h"
 #include "store/store.h"
 #include "tasks/task.h"
@@ -37,6 +38,7 @@ struct RunOutcome {
   std::vector<MetricRow> metrics;
   int64_t n_docs = 0, n_new_docs = 0, n_new_requests = 0;
   double seconds = 0;
+  ForwardStats forwards;  // the forward calls this invocation made (rows per call: how well requests were packed)
 };
 
 // Holds the run's lease (Store::acquire_lease) while it computes: throws RunBusy, before any work, when another

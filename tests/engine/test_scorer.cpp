@@ -93,3 +93,28 @@ TEST_CASE("rolling loglikelihood uses lm-eval's disjoint windows", "[scorer]") {
         logprob_tol(ck.config, 16, 45, scale));
   CHECK(std::abs(r.token_logprobs[40] - parts[2].token_logprobs[8]) < logprob_tol(ck.config, 16, 1, scale));
 }
+
+TEST_CASE("small requests of many documents are packed into full forward calls", "[scorer]") {
+  // HellaSwag-sized: 32 documents, a 40-token context and four choices of 6-12 tokens each.
+  const Checkpoint ck = small_model(4, 2, AttentionMode::Softmax);
+  auto be = make_cpu_backend(1);
+  Model m(ck, *be);
+  std::vector<LoglikelihoodRequest> reqs;
+  int64_t rows = 0;
+  for (int d = 0; d < 32; d++) {
+    const auto ctx = random_tokens(40, 97, uint64_t(100 + d));
+    rows += 40 - 1;  // the shared context once, all but its last token
+    for (int k = 0; k < 4; k++) {
+      reqs.push_back({ctx, random_tokens(6 + 2 * k, 97, uint64_t(1000 + 10 * d + k))});
+      rows += 6 + 2 * k;  // each choice: the context's last token and all but its own last one
+    }
+  }
+  Scorer sc(m, ScorerOptions{128, 512, 32});
+  sc.loglikelihood(reqs);
+  const ForwardStats& st = sc.forward_stats();
+  CHECK(st.rows == rows);
+  // One call per 512 rows of each phase (contexts, then choices), not one per request or per document.
+  const int64_t ctx_rows = 32 * 39, choice_rows = rows - ctx_rows;
+  CHECK(st.calls == (ctx_rows + 511) / 512 + (choice_rows + 511) / 512);
+  CHECK(st.mean_rows() >= 64);
+}

@@ -3,10 +3,12 @@
 // --state-memory budgets, against the README's prediction W + S + A + R, and the scores compared across budgets.
 //
 //   build/tests/supra_tests_harness "[.measure]"                  # llama2-7b, bf16 weights, ctx 2048, 1 question
+//   SUPRA_MEASURE_KV_DTYPE=bf16 ... (the KV cache's storage; default f32 on the CPU)
 //   SUPRA_MEASURE_SHAPE=tiny-85m SUPRA_MEASURE_CTX=1024 SUPRA_MEASURE_DOCS=2 SUPRA_MEASURE_BUDGETS_MIB=64,128,1024 \
 //     build/tests/supra_tests_harness "[.measure]"
 //
-// One line per budget: "measure: shape ctx budget_mib docs peak_rss_mib over_baseline_mib predicted_mib acc".
+// One line per budget: "measure: shape ctx budget_mib docs peak_rss_mib over_baseline_mib predicted_mib acc", then
+// whether every request's log-probability was bitwise the same under every budget.
 #include <catch2/catch.hpp>
 
 #include <cstdio>
@@ -53,6 +55,7 @@ TEST_CASE("measure: peak memory of QuALITY scoring under state memory budgets", 
   EngineOptions eo;
   eo.tokenizer = std::string(SUPRA_SOURCE_DIR) + "/models/stories260K/tok512.model";
   eo.threads = 0;
+  eo.kv_dtype = env_or("SUPRA_MEASURE_KV_DTYPE", "");
   EngineSession s = open_session(eo, std::move(ck));
   const ModelConfig& c = s.model->config();
   const double MiB = 1024.0 * 1024.0;
@@ -65,7 +68,7 @@ TEST_CASE("measure: peak memory of QuALITY scoring under state memory budgets", 
   const double act_mib =
       512.0 * (4.0 * c.dim + 2.0 * c.q_dim() + 2.0 * c.kv_dim() + 2.0 * c.hidden_dim + c.vocab_size) * 4 / MiB +
       2.0 * double((ctx + 15) / 16 * 16) * c.kv_dim() * 4 / MiB;
-  std::vector<std::vector<double>> scores;
+  std::vector<std::vector<double>> scores, logprobs;
   for (int64_t budget : budgets_mib) {
     const std::filesystem::path db = supra::test::fresh_temp("measure", "budget" + std::to_string(budget) + ".sqlite");
     Store store(db.string());
@@ -96,6 +99,12 @@ TEST_CASE("measure: peak memory of QuALITY scoring under state memory budgets", 
     std::vector<double> vals;
     for (const MetricRow& m : o.metrics) vals.push_back(m.value);
     scores.push_back(vals);
+    {
+      Db h = Db::open_read_only(db.string());
+      Stmt q(h, "SELECT logprob FROM samples ORDER BY doc, request");
+      logprobs.emplace_back();
+      while (q.step()) logprobs.back().push_back(q.f64(0));
+    }
     std::printf("measure: %s ctx %ld budget %ld MiB docs %ld: peak rss %.0f MiB%s, over baseline %.0f MiB, "
                 "predicted peak %.0f MiB (baseline %.0f incl. weights %.0f, states <= %.0f, activations %.0f), "
                 "%s %.4f\n",
@@ -105,6 +114,11 @@ TEST_CASE("measure: peak memory of QuALITY scoring under state memory budgets", 
                 o.metrics.empty() ? "-" : o.metrics[0].name.c_str(), o.metrics.empty() ? 0.0 : o.metrics[0].value);
     std::fflush(stdout);
   }
-  // The budget changes the schedule, not the scores (QuALITY's accuracy is a decision: no flip expected).
+  // The budget changes the schedule, not the numbers: every request's log-probability bitwise, and so the scores.
+  bool same = true;
+  for (const auto& v : logprobs) same = same && v == logprobs.front();
+  std::printf("measure: %zu requests, log-probabilities bitwise identical under every budget: %s\n",
+              logprobs.front().size(), same ? "yes" : "NO");
+  CHECK(same);
   for (const auto& v : scores) CHECK(v == scores.front());
 }

@@ -30,8 +30,6 @@ struct BenchArgs {
 
 std::string mib(const std::optional<double>& v) { return v ? fmt::format("{:.1f}", *v) : std::string("n/a"); }
 
-double pct(double v, double limit) { return limit > 0 ? 100 * v / limit : 0.0; }
-
 // The flags, checked, as the measurement's options.
 BenchOptions bench_options(const BenchArgs& a) {
   if (a.shape.empty() == a.eng.model.empty()) fail("bench: give exactly one of --model or --shape");
@@ -66,17 +64,25 @@ void print_progress(const BenchMeasurement& r) {
 
 void print_table(const BenchResult& res, bool gpu) {
   const MachineLimits& lim = res.limits;
-  std::printf("model: %s\ndevice: %s, threads %d; limits (%s): %.1f GFLOP/s, %.1f GB/s\n", res.model_desc.c_str(),
-              res.device_desc.c_str(), res.threads, lim.source.c_str(), lim.gflops, lim.gbps);
-  std::printf("| mode    |   ctx | batch | prefill tok/s | prefill GFLOP/s (%% limit) | decode tok/s | decode GB/s (%% limit) | state MiB | peak RSS MiB | +MiB over baseline |%s\n",
-              gpu ? " peak device MiB |" : "");
-  std::printf("|---------|------:|------:|--------------:|--------------------------:|-------------:|----------------------:|----------:|-------------:|-------------------:|%s\n",
+  std::printf("model: %s\ndevice: %s, threads %d\nlimits: %s\n", res.model_desc.c_str(), res.device_desc.c_str(),
+              res.threads, lim.source.c_str());
+  std::printf("prefill %% of the %s (%.1f GFLOP/s), decode %% of the %s (%.1f GB/s)\n", lim.flop_name.c_str(),
+              lim.gflops, lim.bw_name.c_str(), lim.gbps);
+  // The two fraction columns name their limit; each cell is right-aligned to its column's title.
+  const std::string prefill_col = fmt::format("prefill GFLOP/s (% {})", lim.flop_name);
+  const std::string decode_col = fmt::format("decode GB/s (% {})", lim.bw_name);
+  std::printf("| mode    |   ctx | batch | prefill tok/s | %s | decode tok/s | %s | state MiB | peak RSS MiB | +MiB over baseline |%s\n",
+              prefill_col.c_str(), decode_col.c_str(), gpu ? " peak device MiB |" : "");
+  std::printf("|---------|------:|------:|--------------:|%s:|-------------:|%s:|----------:|-------------:|-------------------:|%s\n",
+              std::string(prefill_col.size() + 1, '-').c_str(), std::string(decode_col.size() + 1, '-').c_str(),
               gpu ? "----------------:|" : "");
   for (const BenchMeasurement& r : res.rows) {
-    std::printf("| %-7s | %5ld | %5d | %13.1f | %15.1f (%5.1f%%) | %12.1f | %12.1f (%5.1f%%) | %9.2f | %12s | %18s |",
-                r.mode.c_str(), long(r.ctx), r.batch, r.prefill_tps, r.prefill_gflops,
-                pct(r.prefill_gflops, lim.gflops), r.decode_tps, r.decode_gbps, pct(r.decode_gbps, lim.gbps),
-                r.state_mib, mib(r.peak_rss_mib).c_str(), mib(r.rss_over_baseline_mib).c_str());
+    const std::string pre = fmt::format("{:.1f} ({:5.1f}%)", r.prefill_gflops, 100 * r.prefill_limit_fraction);
+    const std::string dec = fmt::format("{:.1f} ({:5.1f}%)", r.decode_gbps, 100 * r.decode_limit_fraction);
+    std::printf("| %-7s | %5ld | %5d | %13.1f | %*s | %12.1f | %*s | %9.2f | %12s | %18s |", r.mode.c_str(),
+                long(r.ctx), r.batch, r.prefill_tps, int(prefill_col.size()), pre.c_str(), r.decode_tps,
+                int(decode_col.size()), dec.c_str(), r.state_mib, mib(r.peak_rss_mib).c_str(),
+                mib(r.rss_over_baseline_mib).c_str());
     if (gpu) std::printf(" %15.1f |", r.peak_device_mib);
     std::printf("%s\n", r.skipped.empty() ? "" : (" decode skipped: " + r.skipped).c_str());
   }
@@ -92,11 +98,11 @@ void print_summary(const BenchResult& res, bool gpu) {
     if (i == 0 || rows[i - 1].mode != r.mode || rows[i - 1].ctx != r.ctx)  // one prefill per (mode, ctx)
       std::printf("summary: %s ctx %ld prefill %.1f tok/s = %.1f %s = %.1f%% of %.1f %s\n", r.mode.c_str(),
                   long(r.ctx), r.prefill_tps, tera ? r.prefill_gflops / 1e3 : r.prefill_gflops,
-                  tera ? "TFLOP/s" : "GFLOP/s", pct(r.prefill_gflops, lim.gflops),
+                  tera ? "TFLOP/s" : "GFLOP/s", 100 * r.prefill_limit_fraction,
                   tera ? lim.gflops / 1e3 : lim.gflops, tera ? "TFLOP/s" : "GFLOP/s");
     if (r.skipped.empty())
       std::printf("summary: %s ctx %ld batch %d decode %.1f tok/s = %.1f GB/s = %.1f%% of %.0f GB/s\n",
-                  r.mode.c_str(), long(r.ctx), r.batch, r.decode_tps, r.decode_gbps, pct(r.decode_gbps, lim.gbps),
+                  r.mode.c_str(), long(r.ctx), r.batch, r.decode_tps, r.decode_gbps, 100 * r.decode_limit_fraction,
                   lim.gbps);
     else
       std::printf("summary: %s ctx %ld batch %d decode skipped (%s)\n", r.mode.c_str(), long(r.ctx), r.batch,
@@ -121,12 +127,15 @@ void write_json(const BenchResult& res, const std::string& path) {
   j["threads"] = res.threads;
   j["limit_gflops"] = res.limits.gflops;
   j["limit_gbps"] = res.limits.gbps;
+  j["limit_flop_name"] = res.limits.flop_name;
+  j["limit_bw_name"] = res.limits.bw_name;
   j["limit_source"] = res.limits.source;
   auto opt = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
   for (const BenchMeasurement& r : res.rows)
     j["rows"].push_back({{"mode", r.mode}, {"ctx", r.ctx}, {"batch", r.batch}, {"prefill_tok_s", r.prefill_tps},
-                         {"prefill_gflops", r.prefill_gflops}, {"decode_tok_s", r.decode_tps},
-                         {"decode_gbps", r.decode_gbps}, {"state_mib", r.state_mib},
+                         {"prefill_gflops", r.prefill_gflops},
+                         {"prefill_limit_fraction", r.prefill_limit_fraction}, {"decode_tok_s", r.decode_tps},
+                         {"decode_gbps", r.decode_gbps}, {"decode_limit_fraction", r.decode_limit_fraction}, {"state_mib", r.state_mib},
                          {"peak_rss_mib", opt(r.peak_rss_mib)}, {"rss_over_baseline_mib", opt(r.rss_over_baseline_mib)},
                          {"peak_device_mib", r.peak_device_mib}, {"decode_skipped", r.skipped}});
   std::ofstream out(path);

@@ -1,7 +1,5 @@
 #include "harness/bench.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -32,47 +30,9 @@ constexpr double kMiB = 1 << 20;
 // H200 nominal limits (ARCHITECTURE.md, Performance method): dense bf16 tensor-core FLOP/s and HBM3e bandwidth.
 constexpr double kGpuLimitGflops = 990e3, kGpuLimitGbps = 4800;
 
-MachineLimits measure_cpu_limits() {
-  MachineLimits m;
-  const int n = 1536;
-  std::vector<float> a(size_t(n) * n, 1.f), b(size_t(n) * n, 0.5f), c(size_t(n) * n);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.f, a.data(), n, b.data(), n, 0.f, c.data(), n);
-  double best = 1e30;
-  for (int r = 0; r < 3; r++) {
-    auto t0 = Clock::now();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.f, a.data(), n, b.data(), n, 0.f, c.data(), n);
-    best = std::min(best, seconds_since(t0));
-  }
-  m.gflops = 2.0 * n * n * double(n) / best / 1e9;
-  const size_t words = size_t(256) << 20 >> 2;  // 256 MiB
-  std::vector<float> big(words, 1.f);
-  best = 1e30;
-  for (int r = 0; r < 3; r++) {
-    auto t0 = Clock::now();
-    // Eight independent accumulators per thread keep the loads, not the add latency, the bottleneck.
-    float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
-#pragma omp parallel for reduction(+ : s0, s1, s2, s3, s4, s5, s6, s7) schedule(static)
-    for (size_t i = 0; i < words; i += 8) {
-      s0 += big[i];
-      s1 += big[i + 1];
-      s2 += big[i + 2];
-      s3 += big[i + 3];
-      s4 += big[i + 4];
-      s5 += big[i + 5];
-      s6 += big[i + 6];
-      s7 += big[i + 7];
-    }
-    const double sum = double(s0) + s1 + s2 + s3 + s4 + s5 + s6 + s7;
-    best = std::min(best, seconds_since(t0));
-    if (sum < 0) std::printf(" ");
-  }
-  m.gbps = double(words) * 4 / best / 1e9;
-  return m;
-}
-
-
-// FLOPs of one token's matmuls (2 per weight) plus attention against `past` earlier tokens.
-double token_flops(const ModelConfig& c, double past) {
+// FLOPs of the token at position `pos`: its matmuls (2 per weight) and its attention over the `pos + 1` keys it
+// sees (itself and every earlier one, or the sliding window), or SUPRA's state update and read.
+double token_flops(const ModelConfig& c, int64_t pos) {
   const double D = c.dim, F = c.hidden_dim, Q = c.q_dim(), KV = c.kv_dim(), d = c.head_dim;
   double w = D * Q + 2 * D * KV + Q * D + 3 * D * F;
   double attn = 0;
@@ -80,10 +40,11 @@ double token_flops(const ModelConfig& c, double past) {
     w += Q * Q + (c.separate_kv_feature_map ? KV * KV : 0);
     attn = 4.0 * c.n_heads * d * d;  // state update and read, per token (chunked form does about the same work)
   } else {
-    const double seen = c.sliding_window ? std::min<double>(past, *c.sliding_window) : past;
-    attn = 4.0 * c.n_heads * d * seen;
+    const double keys = double(pos + 1);
+    const double seen = c.sliding_window ? std::min<double>(keys, *c.sliding_window) : keys;
+    attn = 4.0 * c.n_heads * d * seen;  // scores and the weighted sum of values
   }
-  return c.n_layers * (2 * w + attn) + 2.0 * D * c.vocab_size / std::max(1.0, past);  // logits of one row
+  return c.n_layers * (2 * w + attn);
 }
 
 // Bytes of the matrices a decode step streams, in the dtype the backend keeps them (`device_dtype` for the GPU).
@@ -130,12 +91,13 @@ struct Prefill {
   std::vector<int32_t> prompt;
   std::unique_ptr<SequenceState> state;
   Tensor hidden, logits;
-  double tps = 0, gflops = 0, device_peak_mib = 0;
+  double tps = 0, gflops = 0, limit_fraction = 0, device_peak_mib = 0;
   PeakReading rss;  // of the window that began before the prompt was made
 };
 
 // `ctx` random tokens prefilled in micro-batches of `ubatch` tokens, then the last row's logits.
-Prefill prefill(EngineSession& s, int64_t ctx, int64_t ubatch, uint64_t seed, const PeakWindow& window) {
+Prefill prefill(EngineSession& s, int64_t ctx, int64_t ubatch, uint64_t seed, const PeakWindow& window,
+                const MachineLimits& lim) {
   Model& m = *s.model;
   const ModelConfig& c = m.config();
   Backend& be = *s.backend;
@@ -158,9 +120,9 @@ Prefill prefill(EngineSession& s, int64_t ctx, int64_t ubatch, uint64_t seed, co
   be.synchronize();
   const double tp = seconds_since(t0);
   p.tps = double(ctx) / tp;
-  double flops = 0;
-  for (int64_t i = 0; i < ctx; i += 64) flops += 64 * token_flops(c, double(i));
+  const double flops = prefill_flops(c, ctx);
   p.gflops = flops / tp / 1e9;
+  p.limit_fraction = prefill_limit_fraction(lim, flops, tp);
   p.device_peak_mib = device_peak_mib(be);
   p.rss = window.peak();
   return p;
@@ -214,7 +176,7 @@ std::string decode_skip_reason(EngineSession& s, const Prefill& p, int64_t ctx, 
 // The decode of row.batch forks of the prefilled state, one token each per step, logits and argmax every step. The
 // last batch size gives the prefilled state's memory to the forks' growth.
 void decode_batch(EngineSession& s, Prefill& p, BenchMeasurement& row, bool last_batch, const DecodePlan& plan,
-                  int64_t baseline_bytes) {
+                  int64_t baseline_bytes, const MachineLimits& lim) {
   Model& m = *s.model;
   Backend& be = *s.backend;
   const int batch = row.batch;
@@ -241,8 +203,10 @@ void decode_batch(EngineSession& s, Prefill& p, BenchMeasurement& row, bool last
   be.synchronize();
   const double td = seconds_since(t0);
   row.decode_tps = double(plan.decode_tokens) * batch / td;
-  row.decode_gbps =
-      (double(weight_bytes(s.ckpt, plan.weight_dtype)) + batch * plan.live_state) * plan.decode_tokens / td / 1e9;
+  const double bytes =
+      decode_step_bytes(double(weight_bytes(s.ckpt, plan.weight_dtype)), batch, plan.live_state) * plan.decode_tokens;
+  row.decode_gbps = bytes / td / 1e9;
+  row.decode_limit_fraction = decode_limit_fraction(lim, bytes, td);
   row.state_mib = double(seqs[0]->bytes()) / (1 << 20);
   set_rss(row, combine(p.rss, decode_window.peak()), baseline_bytes);
   row.peak_device_mib = std::max(p.device_peak_mib, device_peak_mib(be));
@@ -250,12 +214,12 @@ void decode_batch(EngineSession& s, Prefill& p, BenchMeasurement& row, bool last
 
 // One prefill of `ctx` random tokens, then a decode at each batch size (forks of the prefilled state).
 std::vector<BenchMeasurement> bench_ctx(EngineSession& s, int64_t ctx, const BenchOptions& o,
-                                        std::optional<DType> gpu_dtype) {
+                                        std::optional<DType> gpu_dtype, const MachineLimits& lim) {
   const ModelConfig& c = s.model->config();
   // From here on the memory is this configuration's: the previous context's state and buffers and the limit probes'
   // buffers are freed, and the high-water mark restarts at what is resident now (weights, runtime).
   const PeakWindow prefill_window;
-  Prefill p = prefill(s, ctx, o.ubatch, o.seed, prefill_window);
+  Prefill p = prefill(s, ctx, o.ubatch, o.seed, prefill_window, lim);
   const DecodePlan plan = decode_plan(c, ctx, o.decode_tokens, s.backend->device() == Device::CUDA, gpu_dtype,
                                       s.model->options().kv_dtype);
   std::vector<BenchMeasurement> rows;
@@ -267,9 +231,10 @@ std::vector<BenchMeasurement> bench_ctx(EngineSession& s, int64_t ctx, const Ben
     row.batch = int(o.batches[bi]);
     row.prefill_tps = p.tps;
     row.prefill_gflops = p.gflops;
+    row.prefill_limit_fraction = p.limit_fraction;
     row.skipped = decode_skip_reason(s, p, ctx, row.batch, last_batch, plan);
     if (row.skipped.empty()) {
-      decode_batch(s, p, row, last_batch, plan, prefill_window.baseline_bytes());
+      decode_batch(s, p, row, last_batch, plan, prefill_window.baseline_bytes(), lim);
     } else {
       row.state_mib = double(p.state->bytes()) / (1 << 20);
       row.peak_device_mib = p.device_peak_mib;
@@ -309,19 +274,41 @@ void warm_up(EngineSession& s, const BenchOptions& o) {
 
 }  // namespace
 
+double prefill_flops(const ModelConfig& c, int64_t ctx) {
+  double flops = 2.0 * c.dim * double(c.vocab_size);  // the last row's logits
+  for (int64_t pos = 0; pos < ctx; pos++) flops += token_flops(c, pos);
+  return flops;
+}
+
+double decode_step_bytes(double weight_bytes, int batch, double state_bytes_per_sequence) {
+  return weight_bytes + batch * state_bytes_per_sequence;
+}
+
+double prefill_limit_fraction(const MachineLimits& lim, double flops, double seconds) {
+  return lim.gflops > 0 && seconds > 0 ? flops / seconds / (lim.gflops * 1e9) : 0.0;
+}
+
+double decode_limit_fraction(const MachineLimits& lim, double bytes, double seconds) {
+  return lim.gbps > 0 && seconds > 0 ? bytes / seconds / (lim.gbps * 1e9) : 0.0;
+}
+
 BenchResult run_bench(const BenchOptions& o, const std::function<void(const BenchMeasurement&)>& on_row) {
   if (o.ctxs.empty() || o.batches.empty()) fail("bench: no context length or no batch size to measure");
   const bool gpu = o.eng.device == "cuda";
   BenchResult r;
   r.threads = o.eng.threads > 0 ? o.eng.threads : int(std::thread::hardware_concurrency());
-  if (gpu) r.limits = MachineLimits{kGpuLimitGflops, kGpuLimitGbps, "H200 nominal: dense bf16 tensor cores, HBM3e"};
+  if (gpu)
+    r.limits = MachineLimits{kGpuLimitGflops, kGpuLimitGbps, "bf16 tensor-core nominal", "HBM3e nominal",
+                             "H200 nominal: dense bf16 tensor cores, HBM3e"};
   r.device_desc = o.eng.device;
   for (const std::string& mode : o.modes) {
     std::optional<Checkpoint> ck = bench_checkpoint(o, mode);
     if (!ck) continue;
     r.model_desc = ck->config.summary();
     EngineSession s = open_session(o.eng, std::move(*ck));
-    if (r.limits.gflops == 0 && s.backend->device() == Device::CPU) r.limits = measure_cpu_limits();
+    // Measured once, before any configuration: its buffer is freed before the first one's memory window opens.
+    if (r.limits.gflops == 0 && s.backend->device() == Device::CPU)
+      r.limits = cpu_limits(measure_cpu_peaks(r.threads), o.bf16_compute);
 #ifdef SUPRA_WITH_CUDA
     if (cuda::is_cuda_backend(*s.backend)) {
       const auto info = cuda::device_info(*s.backend);
@@ -332,7 +319,7 @@ BenchResult run_bench(const BenchOptions& o, const std::function<void(const Benc
     warm_up(s, o);
     const std::optional<DType> gpu_dtype = gpu ? std::optional<DType>(parse_dtype(o.eng.gpu_dtype)) : std::nullopt;
     for (int64_t c : o.ctxs)
-      for (const BenchMeasurement& m : bench_ctx(s, c, o, gpu_dtype)) {
+      for (const BenchMeasurement& m : bench_ctx(s, c, o, gpu_dtype, r.limits)) {
         r.rows.push_back(m);
         if (on_row) on_row(m);
       }

@@ -1,10 +1,12 @@
 #pragma once
 // Speed and memory measurement (`supra-eval bench`): prefill and decode at given context lengths, for softmax and
 // SUPRA, on a checkpoint or on random weights of a named shape (speed does not depend on the values). Figures are
-// tokens/s and a fraction of the machine's limits: on the CPU measured here (a large SGEMM for FLOP/s, a streaming
-// read for bandwidth); on CUDA the H200's nominal 990 dense bf16 TFLOP/s and 4.8 TB/s of HBM. One prefill per
-// context is decoded at each batch size (forks of it). Memory is per configuration: the resident high-water mark is
-// reset before each one (core/process_memory.h). The flags and the printing are cli/cmd_bench.cpp's.
+// tokens/s and a fraction of the machine's limits (harness/machine_limits.h): on the CPU the FMA instruction peak of
+// the compute dtype and a streaming-read bandwidth, measured here by loops that depend on no library; on CUDA the
+// H200's nominal 990 dense bf16 TFLOP/s and 4.8 TB/s of HBM. Prefill is a fraction of the FLOP limit (it is
+// arithmetic-bound), decode of the bandwidth (it reads every weight and each sequence's state per step). One prefill
+// per context is decoded at each batch size (forks of it). Memory is per configuration: the resident high-water mark
+// is reset before each one (core/process_memory.h). The flags and the printing are cli/cmd_bench.cpp's.
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "harness/engine_session.h"
+#include "harness/machine_limits.h"
 #include "store/store.h"
 
 namespace supra {
@@ -26,12 +29,9 @@ struct BenchOptions {
   int decode_tokens = 32;      // decode steps timed per context and batch size
   int64_t ubatch = 512;        // prefill tokens per forward call
   uint64_t seed = 1234;        // random weights, feature maps and prompt tokens
-};
-
-// What this machine reaches on plain SGEMM and on a streaming read: the denominators of the "% of limit" columns.
-struct MachineLimits {
-  double gflops = 0, gbps = 0;
-  std::string source = "measured here";
+  // The CPU matmuls compute in bf16 (vs f32): prefill is then a fraction of the bf16 dot-product peak. Nothing sets
+  // it yet: the CPU engine widens bf16 weights to f32; a bf16 compute option (--cpu-dtype bf16) sets it.
+  bool bf16_compute = false;
 };
 
 // One configuration: a mode at a context length and a decode batch size.
@@ -41,6 +41,8 @@ struct BenchMeasurement {
   int batch = 1;
   double prefill_tps = 0, prefill_gflops = 0;
   double decode_tps = 0, decode_gbps = 0;
+  // Shares (1 = 100%) of BenchResult::limits: prefill FLOP/s of the FLOP limit, decode bytes/s of the bandwidth.
+  double prefill_limit_fraction = 0, decode_limit_fraction = 0;
   double state_mib = 0;
   // This configuration's own peak resident memory (its prefill and this decode), and that peak minus the resident
   // memory just before the configuration started. nullopt: not measurable here (the kernel refused to reset the
@@ -57,6 +59,19 @@ struct BenchResult {
   MachineLimits limits;
   std::vector<BenchMeasurement> rows;  // per mode, per context, per batch size
 };
+
+// FLOPs of prefilling `ctx` tokens: each token's matmuls (2 per weight) and its attention over itself and the
+// tokens before it (SUPRA: a state update and read per token), plus the last row's logits.
+double prefill_flops(const ModelConfig& c, int64_t ctx);
+
+// Bytes one decode step reads: every weight matrix once (`weight_bytes`, in the dtype it is kept in) plus each of
+// the `batch` sequences' live state (its KV rows or SUPRA state).
+double decode_step_bytes(double weight_bytes, int batch, double state_bytes_per_sequence);
+
+// The shares of the limits: `flops` in `seconds` of lim.gflops; `bytes` in `seconds` of lim.gbps (0 where the
+// limit is unknown).
+double prefill_limit_fraction(const MachineLimits& lim, double flops, double seconds);
+double decode_limit_fraction(const MachineLimits& lim, double bytes, double seconds);
 
 // Runs every configuration. `on_row` sees each row as soon as it is measured (progress); a SUPRA checkpoint skips
 // softmax mode with a note on stderr.

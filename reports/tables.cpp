@@ -345,8 +345,10 @@ Table bench_table(Db& db) {
   Table t;
   t.id = "bench";
   t.title = "Speed and memory (supra-eval bench)";
-  t.caption = "Latest bench_results row per configuration. % limit: share of the machine's limit (CPU: SGEMM GFLOP/s "
-              "for prefill and streaming-read GB/s for decode, measured by bench; CUDA: the H200's nominal figures).";
+  t.caption = "Latest bench_results row per configuration. % limit: share of the machine's limit (CPU: the FMA "
+              "instruction peak of the compute dtype for prefill and streaming-read GB/s for decode, measured by bench "
+              "without any library; rows written before that used an SGEMM as the FLOP limit; CUDA: the H200's "
+              "nominal figures).";
   bool device_mem = false;
   {
     Stmt q(db, "SELECT count(peak_device_mib) FROM v_bench");

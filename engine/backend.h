@@ -35,6 +35,9 @@ class Backend {
   virtual ~Backend() = default;
   virtual Device device() const = 0;
   virtual std::string name() const = 0;
+  // The dtype matmul rounds its inputs to. CPU: make_cpu_backend's `compute` (in the run key when bf16); the CUDA
+  // backend's is its weight dtype, keyed as the run's dtype.
+  virtual DType compute_dtype() const { return DType::F32; }
 
   // --- memory ---
   virtual Tensor alloc(DType dtype, std::vector<int64_t> shape) = 0;  // zero-initialised

@@ -46,6 +46,7 @@ class CpuBackend final : public Backend {
   }
   Device device() const override { return Device::CPU; }
   std::string name() const override { return "cpu"; }
+  DType compute_dtype() const override { return compute_; }
 
   Tensor alloc(DType dtype, std::vector<int64_t> shape) override { return host_tensor(dtype, std::move(shape)); }
   Tensor upload_weight(const Tensor& host) override {

@@ -44,8 +44,11 @@ struct Model::Workspace {
   int64_t rows = 0;
   Tensor tokens, positions;      // i32 [rows]
   Tensor x, xn, tmp;             // [rows, D]
-  Tensor q, k, v, att;           // [rows, H*d], [rows, Hkv*d] x2, [rows, H*d]
-  Tensor qf, kf, krep, vrep;     // SUPRA: phi(q) [rows, H*d], phi(k) [rows, Hkv*d], repeated k, v [rows, H*d]
+  // q [rows, H*d], k and v [rows, Hkv*d], att [rows, H*d]. When H == Hkv, q and k are one [2 rows, H*d] buffer
+  // (qk), and so are phi(q), phi(k) (qkf): a call's q rows then its k rows, adjacent, so a shared SUPRA feature map
+  // is one GEMM over both.
+  Tensor qk, q, k, v, att;
+  Tensor qkf, qf, kf, krep, vrep;  // SUPRA: phi(q) [rows, H*d], phi(k) [rows, Hkv*d], repeated k, v [rows, H*d]
   Tensor gate, up;               // [rows, F]
   std::vector<int32_t> ids, pos;  // host copies of tokens and positions (capacity kept: no allocation per step)
 };
@@ -77,8 +80,8 @@ Model::Model(const Checkpoint& ckpt, Backend& backend, ModelOptions opts)
   // The output projection in the GEMM's form (packed on the CPU); tied: from the embedding table's host rows.
   const Tensor& out_host = cfg_.tie_embeddings ? ckpt.weights.tok_embeddings : ckpt.weights.output;
   w_.output = backend_.upload_linear(out_host);
-  // q/k/v and gate/up share their input: each group stacked into one weight, one GEMM (SUPRA and GQA alike; the
-  // feature maps read q and k, different inputs, so they stay two GEMMs).
+  // q/k/v and gate/up share their input: each group stacked into one weight, one GEMM (SUPRA and GQA alike). A
+  // feature map shared by q and k is one GEMM over their adjacent rows (attention_block); Aq and Ak stay two.
   const int64_t Q = cfg_.q_dim(), KV = cfg_.kv_dim(), F = cfg_.hidden_dim;
   qkv_parts_ = {Q, KV, KV};
   gate_up_parts_ = {F, F};
@@ -114,15 +117,23 @@ void Model::ensure_workspace(int64_t rows) {
   w.x = a(DType::F32, {rows, D});
   w.xn = a(DType::F32, {rows, D});
   w.tmp = a(DType::F32, {rows, D});
-  w.q = a(DType::F32, {rows, Q});
-  w.k = a(DType::F32, {rows, KV});
+  if (Q == KV) {
+    w.qk = a(DType::F32, {2 * rows, Q});
+  } else {
+    w.q = a(DType::F32, {rows, Q});
+    w.k = a(DType::F32, {rows, KV});
+  }
   w.v = a(DType::F32, {rows, KV});
   w.att = a(DType::F32, {rows, Q});
   w.gate = a(DType::F32, {rows, F});
   w.up = a(DType::F32, {rows, F});
   if (cfg_.attention == AttentionMode::Supra) {
-    w.qf = a(DType::F32, {rows, Q});
-    w.kf = a(DType::F32, {rows, KV});
+    if (Q == KV) {
+      w.qkf = a(DType::F32, {2 * rows, Q});
+    } else {
+      w.qf = a(DType::F32, {rows, Q});
+      w.kf = a(DType::F32, {rows, KV});
+    }
     w.krep = a(DType::F32, {rows, Q});
     w.vrep = a(DType::F32, {rows, Q});
   }
@@ -187,7 +198,9 @@ void Model::attention_block(int layer, std::span<const SeqInput> batch, const Te
   const LayerWeights& L = w_.layers[size_t(layer)];
   const int64_t N = xn.rows();
   const int H = cfg_.n_heads, Hkv = cfg_.n_kv_heads, d = cfg_.head_dim;
-  Tensor q = w.q.slice_rows(0, N), k = w.k.slice_rows(0, N), v = w.v.slice_rows(0, N);
+  const bool adjacent = !w.qk.empty();
+  Tensor q = adjacent ? w.qk.slice_rows(0, N) : w.q.slice_rows(0, N);
+  Tensor k = adjacent ? w.qk.slice_rows(N, 2 * N) : w.k.slice_rows(0, N), v = w.v.slice_rows(0, N);
   Tensor positions = w.positions.slice_rows(0, N);
   Tensor* qkv[] = {&q, &k, &v};
   backend_.matmul_parts(xn, fused_[size_t(layer)].wqkv, qkv_parts_, qkv);
@@ -209,14 +222,23 @@ void Model::attention_block(int layer, std::span<const SeqInput> batch, const Te
   }
 
   // SUPRA: q = relu(Aq q0 + bq); k = relu(A k0 + b) with A = Ak when H != Hkv, else Aq (SUPRA.md section 2).
-  Tensor qf = w.qf.slice_rows(0, N), kf = w.kf.slice_rows(0, N);
-  backend_.matmul(q, L.phi_q_w, qf, &L.phi_q_b);
-  backend_.relu(qf);
-  if (cfg_.separate_kv_feature_map)
-    backend_.matmul(k, L.phi_k_w, kf, &L.phi_k_b);
-  else
-    backend_.matmul(k, L.phi_q_w, kf, &L.phi_q_b);
-  backend_.relu(kf);
+  Tensor qf, kf;
+  if (!cfg_.separate_kv_feature_map && adjacent) {
+    // One feature map for q and k: one GEMM over their 2N adjacent rows.
+    Tensor qkf = w.qkf.slice_rows(0, 2 * N);
+    backend_.matmul(w.qk.slice_rows(0, 2 * N), L.phi_q_w, qkf, &L.phi_q_b);
+    backend_.relu(qkf);
+    qf = w.qkf.slice_rows(0, N);
+    kf = w.qkf.slice_rows(N, 2 * N);
+  } else {
+    qf = adjacent ? w.qkf.slice_rows(0, N) : w.qf.slice_rows(0, N);
+    kf = adjacent ? w.qkf.slice_rows(N, 2 * N) : w.kf.slice_rows(0, N);
+    backend_.matmul(q, L.phi_q_w, qf, &L.phi_q_b);
+    backend_.relu(qf);
+    backend_.matmul(k, cfg_.separate_kv_feature_map ? L.phi_k_w : L.phi_q_w, kf,
+                    cfg_.separate_kv_feature_map ? &L.phi_k_b : &L.phi_q_b);
+    backend_.relu(kf);
+  }
   // RoPE after phi; per-head, so it commutes with repeating the kv heads: rotate Hkv heads, then repeat.
   backend_.rope(qf, positions, H, d, cfg_.rope_theta, cfg_.rope_pairing);
   backend_.rope(kf, positions, Hkv, d, cfg_.rope_theta, cfg_.rope_pairing);

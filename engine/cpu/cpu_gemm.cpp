@@ -17,6 +17,10 @@
 //    f32 and bf16, fused and not, and whole forwards alone vs batched). The partition is independent of the
 //    thread count too. A column's panel width does change its bits (~1e-7 relative): a fused weight's panels start
 //    at each part's first column, so fused and unfused agree bitwise only where the parts are multiples of kPanel.
+// Without AVX-512 (oneDNN 2.6's brgemm needs it) oneDNN picks gemm:jit, whose rows do depend on M (measured with
+// ONEDNN_MAX_CPU_ISA=AVX2): there every call is made with exactly kPadRows rows, the last block zero-padded
+// (up to kPadRows-1 wasted rows per call). Measured so: bitwise invariant at K=768 but not at K=2048 (about a
+// quarter of the rows differ): not solved, so a warning says so once. bf16 compute needs AVX-512 (an error).
 // Cost, measured (2 threads, contended machine) against one oneDNN primitive threading itself over the whole
 // packed weight: within about +-15% either way for f32 and bf16 at M = 1, 64, 512 (the noise of that machine).
 // OpenBLAS is no longer used for the backend's matmuls: measured on 2 threads, oneDNN packed f32 matches sgemv at
@@ -50,6 +54,7 @@ using Tag = memory::format_tag;
 
 constexpr int64_t kPanel = 128;    // output columns per task: a 768 x 128 f32 panel (384 KiB) stays in L2
 constexpr int64_t kRowBlock = 64;  // rows per task: large prefills give every thread work
+constexpr int64_t kPadRows = 8;    // rows of every call where oneDNN has no brgemm (see above)
 
 // The engine and the caches below live as long as the process and are never destroyed: threads' memory objects
 // and primitives outliving them at exit would crash in the static destructors.
@@ -93,6 +98,7 @@ struct ThreadState {
   dnnl::stream stream;
   std::unordered_map<const Prim*, ThreadMems> mems;
   std::vector<float> tile = std::vector<float>(kTileFloats);  // a task's dense output, copied out into y
+  std::vector<char> padded;                                   // a last block padded to kPadRows rows
 };
 ThreadState& thread_state() {
   thread_local ThreadState t{dnnl::stream(cpu_engine()), {}};
@@ -101,7 +107,11 @@ ThreadState& thread_state() {
 
 std::mutex g_mutex;
 // (K, cols, dtype) -> the packed weight layout; (rows, K, cols, dtype) -> primitive.
-auto& g_layouts = *new std::map<std::tuple<int64_t, int64_t, int>, memory::desc>;
+struct Layout {
+  memory::desc w;
+  bool brgemm = false;  // oneDNN picked brgemm for it (else every call is padded to kPadRows rows)
+};
+auto& g_layouts = *new std::map<std::tuple<int64_t, int64_t, int>, Layout>;
 auto& g_prims = *new std::map<std::tuple<int64_t, int64_t, int64_t, int>, std::unique_ptr<Prim>>;
 
 // The output is a dense [rows, cols] tile: oneDNN 2.6's brgemm declines a strided one (it falls back to its slow
@@ -111,17 +121,30 @@ dnnl::matmul::primitive_desc make_pd(int64_t rows, int64_t K, int64_t cols, DTyp
   const memory::desc dst({rows, cols}, memory::data_type::f32, Tag::ab);
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  return as_one_thread([&] { return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wmd, dst), attr, cpu_engine()); });
+  try {
+    return as_one_thread(
+        [&] { return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wmd, dst), attr, cpu_engine()); });
+  } catch (const dnnl::error& e) {
+    fail("oneDNN has no {} matmul on this CPU ({}): {}", dtype_name(compute), e.what(),
+         compute == DType::BF16 ? "bf16 compute needs AVX-512; use --cpu-dtype f32" : "unexpected");
+  }
 }
 
-memory::desc layout_locked(int64_t K, int64_t cols, DType compute) {
+Layout layout_locked(int64_t K, int64_t cols, DType compute) {
   const auto key = std::make_tuple(K, cols, int(compute));
   auto it = g_layouts.find(key);
   if (it != g_layouts.end()) return it->second;
   const memory::desc any({K, cols}, dt_of(compute), Tag::any);
-  const memory::desc wmd = make_pd(kRowBlock, K, cols, compute, any).weights_desc();
-  g_layouts.emplace(key, wmd);
-  return wmd;
+  const auto pd = make_pd(kRowBlock, K, cols, compute, any);
+  const Layout l{pd.weights_desc(), std::string(pd.impl_info_str()).rfind("brg", 0) == 0};
+  static bool warned = false;
+  if (!l.brgemm && !warned) {
+    warned = true;
+    std::fprintf(stderr, "warning: oneDNN has no brgemm on this CPU (it chose '%s'): CPU matmul rows may differ in "
+                 "their last bits with the batch they are computed in\n", pd.impl_info_str());
+  }
+  g_layouts.emplace(key, l);
+  return l;
 }
 
 const Prim& prim_for(int64_t rows, int64_t K, int64_t cols, DType compute) {
@@ -129,11 +152,11 @@ const Prim& prim_for(int64_t rows, int64_t K, int64_t cols, DType compute) {
   const auto key = std::make_tuple(rows, K, cols, int(compute));
   auto it = g_prims.find(key);
   if (it != g_prims.end()) return *it->second;
-  const auto pd = make_pd(rows, K, cols, compute, layout_locked(K, cols, compute));
-  // Invariance is shown for brgemm (tests/engine/test_cpu_gemm.cpp); say so once if oneDNN picked another kernel
-  // (a processor without AVX-512).
+  const Layout layout = layout_locked(K, cols, compute);
+  const auto pd = make_pd(rows, K, cols, compute, layout.w);
+  // Invariance without padding is shown for brgemm; say so once if oneDNN picked another kernel for one row count.
   static bool warned = false;
-  if (std::string(pd.impl_info_str()).rfind("brg", 0) != 0 && !warned) {
+  if (layout.brgemm && std::string(pd.impl_info_str()).rfind("brg", 0) != 0 && !warned) {
     warned = true;
     std::fprintf(stderr, "warning: oneDNN chose '%s' for a %ldx%ldx%ld matmul, not brgemm: rows may not be bitwise "
                  "independent of their batch\n", pd.impl_info_str(), long(rows), long(K), long(cols));
@@ -173,6 +196,7 @@ struct PackedWeight {
   int64_t out = 0, in = 0;
   DType compute = DType::F32;
   std::vector<int64_t> parts;  // widths of the stacked weights (one output tensor each); they sum to out
+  bool pad = false;            // no brgemm: every call has exactly kPadRows rows (the last block zero-padded)
   struct Panel {
     int part = 0;
     int64_t col0 = 0, cols = 0;  // columns col0..col0+cols of its part
@@ -236,7 +260,9 @@ std::shared_ptr<const PackedWeight> pack_weight(const Tensor& w, DType compute, 
       memory::desc wmd;
       {
         std::lock_guard<std::mutex> lock(g_mutex);
-        wmd = layout_locked(K, cols, compute);
+        const Layout l = layout_locked(K, cols, compute);
+        wmd = l.w;
+        p->pad = !l.brgemm;
       }
       auto panel = std::make_unique<PackedWeight::Panel>();
       panel->part = int(part);
@@ -275,7 +301,8 @@ void packed_matmul(const float* x, int64_t n, const PackedWeight& w, std::span<f
     xin = d;
   }
   const size_t esz = w.compute == DType::BF16 ? 2 : 4;
-  const int64_t n_blocks = (n + kRowBlock - 1) / kRowBlock, n_panels = int64_t(w.panels.size());
+  const int64_t block = w.pad ? kPadRows : kRowBlock;
+  const int64_t n_blocks = (n + block - 1) / block, n_panels = int64_t(w.panels.size());
   const int64_t tasks = n_blocks * n_panels;
   ParallelErrors errors;
   // Panel-major: a thread's consecutive tasks share a panel, which stays in its cache.
@@ -283,10 +310,19 @@ void packed_matmul(const float* x, int64_t n, const PackedWeight& w, std::span<f
   for (int64_t t = 0; t < tasks; t++) {
     errors.guard([&] {
       const PackedWeight::Panel& panel = *w.panels[size_t(t / n_blocks)];
-      const int64_t r0 = (t % n_blocks) * kRowBlock, rows = std::min(kRowBlock, n - r0);
+      const int64_t r0 = (t % n_blocks) * block, rows = std::min(block, n - r0);
       const int64_t ldy = w.parts[size_t(panel.part)];
-      float* tile = thread_state().tile.data();
-      run(w.prim(panel, rows), static_cast<const char*>(xin) + size_t(r0 * K) * esz, panel.w, tile);
+      ThreadState& ts = thread_state();
+      const char* src_rows = static_cast<const char*>(xin) + size_t(r0 * K) * esz;
+      if (w.pad && rows < block) {
+        // The last rows, zero-padded to a full block in a buffer that only grows.
+        if (ts.padded.size() < size_t(block * K) * esz) ts.padded.resize(size_t(block * K) * esz);
+        std::memcpy(ts.padded.data(), src_rows, size_t(rows * K) * esz);
+        std::memset(ts.padded.data() + size_t(rows * K) * esz, 0, size_t((block - rows) * K) * esz);
+        src_rows = ts.padded.data();
+      }
+      float* tile = ts.tile.data();
+      run(w.prim(panel, w.pad ? block : rows), src_rows, panel.w, tile);
       float* yt = ys[size_t(panel.part)] + r0 * ldy + panel.col0;
       const float* b = nullptr;
       if (bias) {

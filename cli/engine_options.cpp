@@ -36,6 +36,10 @@ void add_engine_options(CLI::App& app, EngineOptions& o, bool model_required) {
   app.add_option("--threads", o.threads, "CPU threads (0: every core)")->check(int_in(0, 4096));
   app.add_option("--gpu-dtype", o.gpu_dtype, "weight dtype on the GPU: bf16, f16 or f32")
       ->check(CLI::IsMember({"bf16", "f16", "f32"}));
+  app.add_option("--cpu-dtype", o.cpu_dtype,
+                 "CPU GEMM compute: f32, or bf16 (weights kept in bf16, activations rounded to bf16 at each GEMM "
+                 "input, fp32 accumulation; in the run key)")
+      ->check(CLI::IsMember({"f32", "bf16"}));
   app.add_option("--kv-dtype", o.kv_dtype,
                  "softmax KV-cache storage: f32, f16 or bf16 (default: f32 on cpu, bf16 on cuda; in the run key)")
       ->check(CLI::IsMember({"bf16", "f16", "f32"}));

@@ -94,6 +94,7 @@ inline PlanSettings plan_settings(const EvalArgs& a, const EngineOptions& eng, c
   p.gpu_dtype = eng.gpu_dtype;
   p.chunk = eng.chunk;
   p.kv_dtype = eng.kv_dtype;
+  p.cpu_dtype = eng.cpu_dtype;
   p.state_memory = parse_bytes(a.state_memory, "--state-memory");
   p.db = a.db;
   return p;

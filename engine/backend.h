@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -34,11 +35,21 @@ class Backend {
   virtual ~Backend() = default;
   virtual Device device() const = 0;
   virtual std::string name() const = 0;
+  // The dtype matmul rounds its inputs to. CPU: make_cpu_backend's `compute` (in the run key when bf16); the CUDA
+  // backend's is its weight dtype, keyed as the run's dtype.
+  virtual DType compute_dtype() const { return DType::F32; }
 
   // --- memory ---
   virtual Tensor alloc(DType dtype, std::vector<int64_t> shape) = 0;  // zero-initialised
   // A host weight made usable by this backend. The CPU backend returns the same view (no copy).
   virtual Tensor upload_weight(const Tensor& host) = 0;
+  // A host matrix made usable only as matmul's W, once, at load. `parts`: the widths of weights stacked in it
+  // (q/k/v, gate/up) for matmul_parts; empty: one. The CPU backend packs it for its GEMM in its compute dtype (the
+  // result is then opaque: Tensor::packed); other backends upload it as upload_weight does.
+  virtual Tensor upload_linear(const Tensor& host, std::span<const int64_t> parts = {}) {
+    (void)parts;
+    return upload_weight(host);
+  }
   virtual void copy(const Tensor& src, Tensor& dst) = 0;  // same device, same byte size
   virtual void to_host(const Tensor& src, void* dst) = 0;
   virtual void from_host(const void* src, Tensor& dst) = 0;
@@ -54,6 +65,16 @@ class Backend {
   virtual void rmsnorm(const Tensor& x, const Tensor& w, float eps, Tensor& out) = 0;
   // y[n, out] = x[n, in] . W[out, in]^T (+ bias[out]); fp32 accumulation.
   virtual void matmul(const Tensor& x, const Tensor& w, Tensor& y, const Tensor* bias = nullptr) = 0;
+  // ys[i][n, parts[i]] = x . W_i^T for the weights W_0, W_1, ... stacked in w (rows parts[0] + parts[1] + ...):
+  // projections sharing an input (q/k/v, gate/up) in one GEMM. The default: one matmul per part.
+  virtual void matmul_parts(const Tensor& x, const Tensor& w, std::span<const int64_t> parts,
+                            std::span<Tensor* const> ys) {
+    int64_t r = 0;
+    for (size_t i = 0; i < parts.size(); i++) {
+      matmul(x, w.slice_rows(r, r + parts[i]), *ys[i]);
+      r += parts[i];
+    }
+  }
   virtual void relu(Tensor& x) = 0;
   virtual void add(Tensor& x, const Tensor& y) = 0;  // x += y
   virtual void scale(Tensor& x, float s) = 0;
@@ -80,7 +101,9 @@ class Backend {
 };
 
 // threads > 0 sets the OpenMP and OpenBLAS thread counts; 0 keeps the OpenMP default (OMP_NUM_THREADS).
-std::unique_ptr<Backend> make_cpu_backend(int threads);
+// compute: the GEMMs' input dtype, F32 or BF16 (weights packed in it at load, activations rounded to it at the
+// GEMM input; fp32 accumulation and every other op in fp32), as the CUDA backend's bf16 weights do.
+std::unique_ptr<Backend> make_cpu_backend(int threads, DType compute = DType::F32);
 // nullptr with `why` filled when CUDA is not compiled in or no GPU is present.
 std::unique_ptr<Backend> make_cuda_backend(DType weight_dtype, std::string* why);
 bool cuda_compiled();

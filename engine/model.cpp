@@ -1,19 +1,56 @@
 #include "engine/model.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "core/error.h"
 
 namespace supra {
+
+namespace {
+
+// The host matrices `parts` stacked by rows, in their common dtype (f32 when they differ): one weight for the
+// projections that share an input.
+Tensor stack_rows(std::initializer_list<const Tensor*> parts) {
+  int64_t rows = 0;
+  DType dt = (*parts.begin())->dtype;
+  for (const Tensor* t : parts) {
+    rows += t->dim(0);
+    if (t->dtype != dt) dt = DType::F32;
+  }
+  Tensor out = host_tensor(dt, {rows, (*parts.begin())->dim(1)});
+  char* dst = static_cast<char*>(out.data);
+  for (const Tensor* t : parts) {
+    if (t->dtype == dt)
+      std::memcpy(dst, t->data, t->nbytes());
+    else
+      convert_to_f32(t->dtype, t->data, reinterpret_cast<float*>(dst), size_t(t->numel()));
+    dst += size_t(t->numel()) * dtype_size(dt);
+  }
+  return out;
+}
+
+// Weights that are only ever matmul's W (uploaded with upload_linear); q/k/v and gate/up are fused instead.
+bool is_fused(const Weight& wt) {
+  const auto f = kWeightTable<Tensor>[wt.row].layer;
+  return f == &LayerWeights::wq || f == &LayerWeights::wk || f == &LayerWeights::wv || f == &LayerWeights::w_gate ||
+         f == &LayerWeights::w_up;
+}
+
+}  // namespace
 
 // Activation buffers of a forward over `rows` tokens, reused across calls.
 struct Model::Workspace {
   int64_t rows = 0;
   Tensor tokens, positions;      // i32 [rows]
   Tensor x, xn, tmp;             // [rows, D]
-  Tensor q, k, v, att;           // [rows, H*d], [rows, Hkv*d] x2, [rows, H*d]
-  Tensor qf, kf, krep, vrep;     // SUPRA: phi(q) [rows, H*d], phi(k) [rows, Hkv*d], repeated k, v [rows, H*d]
+  // q [rows, H*d], k and v [rows, Hkv*d], att [rows, H*d]. When H == Hkv, q and k are one [2 rows, H*d] buffer
+  // (qk), and so are phi(q), phi(k) (qkf): a call's q rows then its k rows, adjacent, so a shared SUPRA feature map
+  // is one GEMM over both.
+  Tensor qk, q, k, v, att;
+  Tensor qkf, qf, kf, krep, vrep;  // SUPRA: phi(q) [rows, H*d], phi(k) [rows, Hkv*d], repeated k, v [rows, H*d]
   Tensor gate, up;               // [rows, F]
+  std::vector<int32_t> ids, pos;  // host copies of tokens and positions (capacity kept: no allocation per step)
 };
 
 Model::Model(const Checkpoint& ckpt, Backend& backend, ModelOptions opts)
@@ -35,9 +72,25 @@ Model::Model(const Checkpoint& ckpt, Backend& backend, ModelOptions opts)
     // Checked here, before any kernel: a conversion refusing the dtype inside a parallel region would abort.
     if (host.dtype != DType::F32 && host.dtype != DType::F16 && host.dtype != DType::BF16)
       fail("{}: weight '{}' is stored as {}: expected f32, f16 or bf16", ckpt.path, wt.name, dtype_name(host.dtype));
-    wt.in(w_) = backend_.upload_weight(host);
+    if (is_fused(wt) || kWeightTable<Tensor>[wt.row].model == &ModelWeights::output) return;  // below
+    // Every other matrix but the embedding table is only a matmul weight: packed once for the backend's GEMM.
+    const bool linear = wt.matrix() && wt.layer >= 0;
+    wt.in(w_) = linear ? backend_.upload_linear(host) : backend_.upload_weight(host);
   });
-  if (cfg_.tie_embeddings) w_.output = w_.tok_embeddings;
+  // The output projection in the GEMM's form (packed on the CPU); tied: from the embedding table's host rows.
+  const Tensor& out_host = cfg_.tie_embeddings ? ckpt.weights.tok_embeddings : ckpt.weights.output;
+  w_.output = backend_.upload_linear(out_host);
+  // q/k/v and gate/up share their input: each group stacked into one weight, one GEMM (SUPRA and GQA alike). A
+  // feature map shared by q and k is one GEMM over their adjacent rows (attention_block); Aq and Ak stay two.
+  const int64_t Q = cfg_.q_dim(), KV = cfg_.kv_dim(), F = cfg_.hidden_dim;
+  qkv_parts_ = {Q, KV, KV};
+  gate_up_parts_ = {F, F};
+  fused_.resize(size_t(cfg_.n_layers));
+  for (int l = 0; l < cfg_.n_layers; l++) {
+    const LayerWeights& h = ckpt.weights.layers[size_t(l)];
+    fused_[size_t(l)].wqkv = backend_.upload_linear(stack_rows({&h.wq, &h.wk, &h.wv}), qkv_parts_);
+    fused_[size_t(l)].w_gate_up = backend_.upload_linear(stack_rows({&h.w_gate, &h.w_up}), gate_up_parts_);
+  }
 }
 
 Model::~Model() = default;
@@ -64,15 +117,23 @@ void Model::ensure_workspace(int64_t rows) {
   w.x = a(DType::F32, {rows, D});
   w.xn = a(DType::F32, {rows, D});
   w.tmp = a(DType::F32, {rows, D});
-  w.q = a(DType::F32, {rows, Q});
-  w.k = a(DType::F32, {rows, KV});
+  if (Q == KV) {
+    w.qk = a(DType::F32, {2 * rows, Q});
+  } else {
+    w.q = a(DType::F32, {rows, Q});
+    w.k = a(DType::F32, {rows, KV});
+  }
   w.v = a(DType::F32, {rows, KV});
   w.att = a(DType::F32, {rows, Q});
   w.gate = a(DType::F32, {rows, F});
   w.up = a(DType::F32, {rows, F});
   if (cfg_.attention == AttentionMode::Supra) {
-    w.qf = a(DType::F32, {rows, Q});
-    w.kf = a(DType::F32, {rows, KV});
+    if (Q == KV) {
+      w.qkf = a(DType::F32, {2 * rows, Q});
+    } else {
+      w.qf = a(DType::F32, {rows, Q});
+      w.kf = a(DType::F32, {rows, KV});
+    }
     w.krep = a(DType::F32, {rows, Q});
     w.vrep = a(DType::F32, {rows, Q});
   }
@@ -87,9 +148,10 @@ void Model::forward(std::span<const SeqInput> batch, Tensor* hidden) {
   Workspace& w = *ws_;
 
   // Token ids and absolute positions of every row, sequence after sequence.
-  std::vector<int32_t> ids, pos;
-  ids.reserve(size_t(N));
-  pos.reserve(size_t(N));
+  std::vector<int32_t>& ids = w.ids;
+  std::vector<int32_t>& pos = w.pos;
+  ids.clear();
+  pos.clear();
   for (const SeqInput& s : batch) {
     for (size_t i = 0; i < s.tokens.size(); i++) {
       ids.push_back(s.tokens[i]);
@@ -113,8 +175,8 @@ void Model::forward(std::span<const SeqInput> batch, Tensor* hidden) {
     backend_.add(x, tmp);
     // out = h + down(silu(gate(h')) * up(h')), h' = RMSNorm(h)
     backend_.rmsnorm(x, L.ffn_norm, cfg_.norm_eps, xn);
-    backend_.matmul(xn, L.w_gate, gate);
-    backend_.matmul(xn, L.w_up, up);
+    Tensor* gate_up[] = {&gate, &up};
+    backend_.matmul_parts(xn, fused_[size_t(l)].w_gate_up, gate_up_parts_, gate_up);
     backend_.swiglu(gate, up, gate);
     backend_.matmul(gate, L.w_down, tmp);
     backend_.add(x, tmp);
@@ -136,11 +198,12 @@ void Model::attention_block(int layer, std::span<const SeqInput> batch, const Te
   const LayerWeights& L = w_.layers[size_t(layer)];
   const int64_t N = xn.rows();
   const int H = cfg_.n_heads, Hkv = cfg_.n_kv_heads, d = cfg_.head_dim;
-  Tensor q = w.q.slice_rows(0, N), k = w.k.slice_rows(0, N), v = w.v.slice_rows(0, N);
+  const bool adjacent = !w.qk.empty();
+  Tensor q = adjacent ? w.qk.slice_rows(0, N) : w.q.slice_rows(0, N);
+  Tensor k = adjacent ? w.qk.slice_rows(N, 2 * N) : w.k.slice_rows(0, N), v = w.v.slice_rows(0, N);
   Tensor positions = w.positions.slice_rows(0, N);
-  backend_.matmul(xn, L.wq, q);
-  backend_.matmul(xn, L.wk, k);
-  backend_.matmul(xn, L.wv, v);
+  Tensor* qkv[] = {&q, &k, &v};
+  backend_.matmul_parts(xn, fused_[size_t(layer)].wqkv, qkv_parts_, qkv);
 
   if (cfg_.attention == AttentionMode::Softmax) {
     backend_.rope(q, positions, H, d, cfg_.rope_theta, cfg_.rope_pairing);
@@ -159,14 +222,23 @@ void Model::attention_block(int layer, std::span<const SeqInput> batch, const Te
   }
 
   // SUPRA: q = relu(Aq q0 + bq); k = relu(A k0 + b) with A = Ak when H != Hkv, else Aq (SUPRA.md section 2).
-  Tensor qf = w.qf.slice_rows(0, N), kf = w.kf.slice_rows(0, N);
-  backend_.matmul(q, L.phi_q_w, qf, &L.phi_q_b);
-  backend_.relu(qf);
-  if (cfg_.separate_kv_feature_map)
-    backend_.matmul(k, L.phi_k_w, kf, &L.phi_k_b);
-  else
-    backend_.matmul(k, L.phi_q_w, kf, &L.phi_q_b);
-  backend_.relu(kf);
+  Tensor qf, kf;
+  if (!cfg_.separate_kv_feature_map && adjacent) {
+    // One feature map for q and k: one GEMM over their 2N adjacent rows.
+    Tensor qkf = w.qkf.slice_rows(0, 2 * N);
+    backend_.matmul(w.qk.slice_rows(0, 2 * N), L.phi_q_w, qkf, &L.phi_q_b);
+    backend_.relu(qkf);
+    qf = w.qkf.slice_rows(0, N);
+    kf = w.qkf.slice_rows(N, 2 * N);
+  } else {
+    qf = adjacent ? w.qkf.slice_rows(0, N) : w.qf.slice_rows(0, N);
+    kf = adjacent ? w.qkf.slice_rows(N, 2 * N) : w.kf.slice_rows(0, N);
+    backend_.matmul(q, L.phi_q_w, qf, &L.phi_q_b);
+    backend_.relu(qf);
+    backend_.matmul(k, cfg_.separate_kv_feature_map ? L.phi_k_w : L.phi_q_w, kf,
+                    cfg_.separate_kv_feature_map ? &L.phi_k_b : &L.phi_q_b);
+    backend_.relu(kf);
+  }
   // RoPE after phi; per-head, so it commutes with repeating the kv heads: rotate Hkv heads, then repeat.
   backend_.rope(qf, positions, H, d, cfg_.rope_theta, cfg_.rope_pairing);
   backend_.rope(kf, positions, Hkv, d, cfg_.rope_theta, cfg_.rope_pairing);

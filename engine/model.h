@@ -53,7 +53,13 @@ class Model {
   ModelConfig cfg_;
   Backend& backend_;
   ModelOptions opts_;
-  ModelWeights w_;  // on the backend's device
+  ModelWeights w_;  // on the backend's device; wq/wk/wv/w_gate/w_up left empty (fused_ has them)
+  struct Fused {
+    Tensor wqkv;       // [Q + 2 KV, D]: wq, wk, wv stacked
+    Tensor w_gate_up;  // [2F, D]: w_gate, w_up stacked
+  };
+  std::vector<Fused> fused_;  // per layer
+  std::vector<int64_t> qkv_parts_, gate_up_parts_;
   std::unique_ptr<Workspace> ws_;
   std::shared_ptr<KVCache::Scratch> kv_scratch_;  // fp32 rows of one layer for attention, shared by the states
 };

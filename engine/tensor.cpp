@@ -10,6 +10,7 @@ namespace supra {
 Tensor Tensor::slice_rows(int64_t begin, int64_t end) const {
   if (begin < 0 || end < begin || end > rows())
     fail("slice_rows [{}, {}) out of range for a tensor of shape {}", begin, end, shape_str());
+  if (packed) fail("slice_rows of a packed weight {}", shape_str());
   Tensor t = *this;
   t.shape[0] = end - begin;
   t.data = static_cast<char*>(data) + size_t(begin) * size_t(row_size()) * dtype_size(dtype);
@@ -17,6 +18,7 @@ Tensor Tensor::slice_rows(int64_t begin, int64_t end) const {
 }
 
 Tensor Tensor::reshaped(std::vector<int64_t> new_shape) const {
+  if (packed) fail("reshaped of a packed weight {}", shape_str());
   Tensor t = *this;
   t.shape = std::move(new_shape);
   if (t.numel() != numel()) fail("cannot reshape {} to {}", shape_str(), t.shape_str());

@@ -19,6 +19,9 @@ struct Tensor {
   void* data = nullptr;
   Device device = Device::CPU;
   std::shared_ptr<void> owner;  // mmap region, host buffer or device buffer
+  // A weight in a backend's own form (CPU: oneDNN-packed panels, Backend::upload_linear); then `data` is not
+  // row-major and only that backend's matmul reads it. Views (slice_rows, reshaped) drop it.
+  std::shared_ptr<const void> packed;
 
   bool empty() const { return data == nullptr; }
   int64_t numel() const {

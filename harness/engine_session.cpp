@@ -18,7 +18,7 @@ ModelOptions EngineOptions::model_options() const {
 std::unique_ptr<Backend> EngineOptions::make_backend() const {
   if (device == "cpu") {
     const int n = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
-    return make_cpu_backend(n);
+    return make_cpu_backend(n, parse_dtype(cpu_dtype));
   }
   std::string why;
   auto b = make_cuda_backend(parse_dtype(gpu_dtype), &why);

@@ -21,6 +21,7 @@ struct EngineOptions {
   int chunk = 64;
   int threads = 0;  // 0: every core
   std::string gpu_dtype = "bf16";
+  std::string cpu_dtype = "f32";  // CPU GEMM compute: f32 or bf16 (make_cpu_backend)
   std::string kv_dtype;  // softmax KV-cache storage; "": f32 on the CPU, bf16 on CUDA
 
   ModelOptions model_options() const;

@@ -189,6 +189,7 @@ RunKey run_key(EngineSession& s, const tasks::Task& task, const RunSettings& st,
   k.add_bos = st.add_bos;
   k.limit = st.limit;
   k.tokenizer_sha256 = s.tokenizer ? sha256_file(s.tokenizer->path()) : "";
+  k.cpu_dtype = s.backend->device() == Device::CPU && s.backend->compute_dtype() == DType::BF16 ? "bf16" : "";
   k.kv_dtype = s.ckpt.config.attention == AttentionMode::Softmax ? dtype_name(s.model->options().kv_dtype) : "";
   k.chunk = s.ckpt.config.attention == AttentionMode::Supra && s.model->options().form == SupraForm::Chunked
                 ? s.model->options().chunk

@@ -26,7 +26,7 @@ nlohmann::json PlanSettings::to_json() const {
           {"seed", seed},       {"limit", limit},         {"batch", batch},       {"add_bos", add_bos},
           {"data_root", data_root}, {"truncation", truncation}, {"tokenizer", tokenizer}, {"device", device},
           {"form", form},       {"gpu_dtype", gpu_dtype}, {"chunk", chunk},       {"db", db},
-          {"kv_dtype", kv_dtype}, {"state_memory", state_memory}};
+          {"kv_dtype", kv_dtype}, {"state_memory", state_memory}, {"cpu_dtype", cpu_dtype}};
 }
 
 PlanSettings PlanSettings::from_json(const nlohmann::json& j) {
@@ -49,6 +49,7 @@ PlanSettings PlanSettings::from_json(const nlohmann::json& j) {
   j.at("db").get_to(s.db);
   j.at("kv_dtype").get_to(s.kv_dtype);
   j.at("state_memory").get_to(s.state_memory);
+  s.cpu_dtype = j.value("cpu_dtype", "f32");  // plans written before --cpu-dtype computed in f32
   return s;
 }
 

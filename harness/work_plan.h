@@ -29,6 +29,7 @@ struct PlanSettings {
   std::string data_root, truncation, tokenizer;
   std::string device = "cpu", form = "chunked", gpu_dtype = "bf16";
   std::string kv_dtype;  // "": the device's default (engine_session.h)
+  std::string cpu_dtype = "f32";  // CPU GEMM compute (engine_session.h)
   int chunk = 64;
   uint64_t state_memory = 0;  // bytes of live sequence states per worker; 0: the default (not keyed)
   std::string db;  // the store merge writes into

@@ -24,6 +24,7 @@ EngineOptions engine_options(const PlanSettings& ps, const std::string& model, i
   e.threads = threads;
   e.gpu_dtype = ps.gpu_dtype;
   e.kv_dtype = ps.kv_dtype;
+  e.cpu_dtype = ps.cpu_dtype;
   return e;
 }
 

@@ -26,6 +26,8 @@ nlohmann::json RunKey::to_json() const {
   j["tokenizer_sha256"] = tokenizer_sha256;
   j["kv_dtype"] = kv_dtype;
   j["chunk"] = chunk;
+  // Only present for bf16 CPU compute, so the keys of f32 runs stay what they were.
+  if (!cpu_dtype.empty()) j["cpu_dtype"] = cpu_dtype;
   return j;
 }
 

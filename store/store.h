@@ -41,6 +41,7 @@ struct RunKey {
   std::string tokenizer_sha256;  // the tokenizer file's bytes: another tokenizer is another run
   std::string kv_dtype;          // softmax KV cache storage: f32 | f16 | bf16 ("" for SUPRA: its state is fp32)
   int chunk = 0;                 // SUPRA chunked form's chunk length (0 for other forms and softmax)
+  std::string cpu_dtype;  // "bf16" when the CPU's GEMMs computed in bf16 (--cpu-dtype); "" otherwise (f32, cuda)
 
   nlohmann::json to_json() const;
   std::string hash() const;  // sha256 of the canonical JSON

@@ -1,11 +1,14 @@
-// The CPU backend: host memory, OpenBLAS GEMMs, OpenMP loops. Weights are used in place (mmapped, stored dtype).
+// The CPU backend: host memory, oneDNN GEMMs on weights packed once at load (cpu_gemm.h; f32 or bf16 compute),
+// OpenMP loops. Other weights are used in place (mmapped, stored dtype); small vectors are widened to fp32 once.
 #include <omp.h>
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "engine/backend.h"
+#include "engine/cpu/cpu_gemm.h"
 #include "engine/cpu/cpu_ops.h"
 #include "core/error.h"
 
@@ -20,16 +23,22 @@ void require_f32(const Tensor& t, const char* op, const char* name) {
     fail("cpu backend: {} expects {} as an f32 host tensor, got {} {}", op, name, dtype_name(t.dtype), t.shape_str());
 }
 
-// Small weight vectors (norm scales, biases) in fp32, whatever their stored dtype.
-std::vector<float> widen_vector(const Tensor& t) {
-  std::vector<float> out(size_t(t.numel()));
-  convert_to_f32(t.dtype, t.data, out.data(), out.size());
-  return out;
+// Small weight vectors (norm scales, biases) as fp32: the tensor itself when it is f32 (upload_weight makes every
+// model vector f32), else widened into `buf`.
+const float* f32_vector(const Tensor& t, std::vector<float>& buf) {
+  if (t.dtype == DType::F32) return t.ptr<float>();
+  buf.resize(size_t(t.numel()));
+  convert_to_f32(t.dtype, t.data, buf.data(), buf.size());
+  return buf.data();
 }
+
+const cpu::PackedWeight& packed_of(const Tensor& w) { return *static_cast<const cpu::PackedWeight*>(w.packed.get()); }
 
 class CpuBackend final : public Backend {
  public:
-  explicit CpuBackend(int threads) {
+  CpuBackend(int threads, DType compute) : compute_(compute) {
+    if (compute != DType::F32 && compute != DType::BF16)
+      fail("cpu backend: compute dtype must be f32 or bf16, got {}", dtype_name(compute));
     if (threads > 0) {
       omp_set_num_threads(threads);
       openblas_set_num_threads(threads);
@@ -37,9 +46,26 @@ class CpuBackend final : public Backend {
   }
   Device device() const override { return Device::CPU; }
   std::string name() const override { return "cpu"; }
+  DType compute_dtype() const override { return compute_; }
 
   Tensor alloc(DType dtype, std::vector<int64_t> shape) override { return host_tensor(dtype, std::move(shape)); }
-  Tensor upload_weight(const Tensor& host) override { return host; }
+  Tensor upload_weight(const Tensor& host) override {
+    if (host.shape.size() != 1 || host.dtype == DType::F32) return host;
+    Tensor t = host_tensor(DType::F32, host.shape);  // a norm scale or bias: widened once, not per call
+    convert_to_f32(host.dtype, host.data, t.ptr<float>(), size_t(host.numel()));
+    return t;
+  }
+  Tensor upload_linear(const Tensor& host, std::span<const int64_t> parts) override {
+    auto p = cpu::pack_weight(host, compute_, parts);
+    Tensor t;
+    t.dtype = compute_;
+    t.shape = host.shape;
+    t.device = Device::CPU;
+    t.data = const_cast<cpu::PackedWeight*>(p.get());
+    t.owner = std::const_pointer_cast<cpu::PackedWeight>(p);
+    t.packed = p;
+    return t;
+  }
   void copy(const Tensor& src, Tensor& dst) override {
     if (src.nbytes() != dst.nbytes()) fail("cpu copy: {} bytes into {} bytes", src.nbytes(), dst.nbytes());
     std::memcpy(dst.data, src.data, src.nbytes());
@@ -67,14 +93,19 @@ class CpuBackend final : public Backend {
   }
   void rmsnorm(const Tensor& x, const Tensor& w, float eps, Tensor& out) override {
     require_f32(x, "rmsnorm", "x");
-    const auto wf = widen_vector(w);
-    cpu::rmsnorm(x.ptr<float>(), wf.data(), x.rows(), x.row_size(), eps, out.ptr<float>());
+    std::vector<float> buf;
+    cpu::rmsnorm(x.ptr<float>(), f32_vector(w, buf), x.rows(), x.row_size(), eps, out.ptr<float>());
   }
   void matmul(const Tensor& x, const Tensor& w, Tensor& y, const Tensor* bias) override {
-    require_f32(x, "matmul", "x");
-    std::vector<float> b;
-    if (bias) b = widen_vector(*bias);
-    cpu::matmul(x.ptr<float>(), x.rows(), x.row_size(), w, y.ptr<float>(), bias ? b.data() : nullptr);
+    float* const ys[1] = {y.ptr<float>()};
+    gemm(x, w, {}, ys, bias);
+  }
+  void matmul_parts(const Tensor& x, const Tensor& w, std::span<const int64_t> parts,
+                    std::span<Tensor* const> ys) override {
+    if (ys.size() > 8) fail("matmul_parts: at most 8 parts, got {}", ys.size());
+    float* y[8];
+    for (size_t i = 0; i < ys.size(); i++) y[i] = ys[i]->ptr<float>();
+    gemm(x, w, parts, std::span<float* const>(y, ys.size()), nullptr);
   }
   void relu(Tensor& x) override {
     float* p = x.ptr<float>();
@@ -150,11 +181,39 @@ class CpuBackend final : public Backend {
                             targets.empty() ? nullptr : targets.ptr<int32_t>(), logprob.ptr<float>(),
                             argmax.ptr<int32_t>());
   }
+
+ private:
+  // A weight packed at load (upload_linear) is used as it is; any other (tests, tools) is packed for this call,
+  // so every matmul of this backend gives the same bits whatever the weight came through.
+  void gemm(const Tensor& x, const Tensor& w, std::span<const int64_t> parts, std::span<float* const> ys,
+            const Tensor* bias) {
+    require_f32(x, "matmul", "x");
+    std::shared_ptr<const cpu::PackedWeight> tmp;
+    const cpu::PackedWeight* p = nullptr;
+    if (w.packed) {
+      p = &packed_of(w);
+      if (!parts.empty() && !std::equal(parts.begin(), parts.end(), cpu::packed_parts(*p).begin(),
+                                        cpu::packed_parts(*p).end()))
+        fail("matmul: weight {} was packed with other parts", w.shape_str());
+    } else {
+      tmp = cpu::pack_weight(w, compute_, parts);
+      p = tmp.get();
+    }
+    if (cpu::packed_in(*p) != x.row_size())
+      fail("matmul: weight [{}, {}] does not take inputs of width {}", cpu::packed_out(*p), cpu::packed_in(*p),
+           x.row_size());
+    std::vector<float> buf;
+    cpu::packed_matmul(x.ptr<float>(), x.rows(), *p, ys, bias ? f32_vector(*bias, buf) : nullptr);
+  }
+
+  DType compute_;
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend(int threads) { return std::make_unique<CpuBackend>(threads); }
+std::unique_ptr<Backend> make_cpu_backend(int threads, DType compute) {
+  return std::make_unique<CpuBackend>(threads, compute);
+}
 
 #ifndef SUPRA_WITH_CUDA
 bool cuda_compiled() { return false; }

@@ -9,7 +9,8 @@
 
 namespace supra::cpu {
 
-// y[n, out] = x[n, in] . W[out, in]^T (+ bias); W in any float dtype (f16/bf16 converted tile by tile).
+// y[n, out] = x[n, in] . W[out, in]^T (+ bias); W in any float dtype (f16/bf16 converted tile by tile). OpenBLAS:
+// the plain reference; the backend's own GEMM is cpu_gemm.h.
 void matmul(const float* x, int64_t n, int64_t in, const Tensor& w, float* y, const float* bias);
 
 // out[n, D] = x / sqrt(mean(x^2) + eps) * w; w fp32 [D].

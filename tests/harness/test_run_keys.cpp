@@ -43,11 +43,12 @@ class SparseTask final : public tasks::Task {
   }
 };
 
-EngineSession session(const std::string& tokenizer, DType kv = DType::F32) {
+EngineSession session(const std::string& tokenizer, DType kv = DType::F32, const std::string& cpu_dtype = "f32") {
   EngineOptions o;
   o.model = kDir + "stories260K.bin";
   o.tokenizer = tokenizer;
   o.threads = 1;
+  o.cpu_dtype = cpu_dtype;
   EngineSession s = open_session(o);
   ModelOptions mo = s.model->options();
   mo.kv_dtype = kv;
@@ -88,7 +89,7 @@ TEST_CASE("a document without metrics counts as done - resume neither reruns nor
   CHECK(again.metrics[0].n == 3);
 }
 
-TEST_CASE("the run key holds the tokenizer's sha256, the KV dtype and the SUPRA chunk", "[resume][store]") {
+TEST_CASE("the run key holds the tokenizer's sha256, the KV dtype, the CPU compute dtype and the SUPRA chunk", "[resume][store]") {
   const fs::path db = supra::test::fresh_temp("runkeys", "keys.sqlite");
   SparseTask task;
   Store store(db.string());
@@ -107,6 +108,13 @@ TEST_CASE("the run key holds the tokenizer's sha256, the KV dtype and the SUPRA 
   const RunOutcome rc = run_task(store, c, task, settings());
   CHECK(rc.key.kv_dtype == "bf16");
   CHECK(rc.run_id != ra.run_id);
+  // bf16 CPU compute is another run; f32 adds nothing to the key (runs before --cpu-dtype keep their keys).
+  CHECK_FALSE(ra.key.to_json().contains("cpu_dtype"));
+  EngineSession d = session(kDir + "tok512.model", DType::F32, "bf16");
+  const RunOutcome rd = run_task(store, d, task, settings());
+  CHECK(rd.key.cpu_dtype == "bf16");
+  CHECK(rd.run_id != ra.run_id);
+  CHECK(rd.n_new_docs == 6);
   // The key's JSON in the store names them.
   CHECK(query_int(db, "SELECT count(*) FROM runs WHERE json_extract(key_json, '$.tokenizer_sha256') = '" +
                           sha256_file(kDir + "tok512.bin") + "'") == 1);

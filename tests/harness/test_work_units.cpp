@@ -283,3 +283,13 @@ TEST_CASE("a unit held by a live worker is left to it, and one whose Slurm job l
   CHECK(lost.state == supra::UnitState::Failed);
   CHECK_THAT(lost.why, Catch::Contains("Slurm job 77_0 is no longer queued"));
 }
+
+TEST_CASE("a plan carries the CPU compute dtype to its workers, and older plans compute in f32", "[plan]") {
+  supra::PlanSettings p;
+  p.models = {"m"};
+  p.cpu_dtype = "bf16";
+  CHECK(supra::PlanSettings::from_json(p.to_json()).cpu_dtype == "bf16");
+  nlohmann::json old = p.to_json();
+  old.erase("cpu_dtype");
+  CHECK(supra::PlanSettings::from_json(old).cpu_dtype == "f32");
+}

@@ -96,12 +96,12 @@ struct ThreadMems {
 // Per-thread stream and memory objects; OpenMP's pool threads live as long as the process.
 struct ThreadState {
   dnnl::stream stream;
-  std::unordered_map<const Prim*, ThreadMems> mems;
+  std::unordered_map<const Prim*, ThreadMems> mems = {};
   std::vector<float> tile = std::vector<float>(kTileFloats);  // a task's dense output, copied out into y
-  std::vector<char> padded;                                   // a last block padded to kPadRows rows
+  std::vector<char> padded = {};                              // a last block padded to kPadRows rows
 };
 ThreadState& thread_state() {
-  thread_local ThreadState t{dnnl::stream(cpu_engine()), {}};
+  thread_local ThreadState t{dnnl::stream(cpu_engine())};
   return t;
 }
 

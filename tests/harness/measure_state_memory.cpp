@@ -4,8 +4,8 @@
 //
 //   build/tests/supra_tests_harness "[.measure]"                  # llama2-7b, bf16 weights, ctx 2048, 1 question
 //   SUPRA_MEASURE_KV_DTYPE=bf16 ... (the KV cache's storage; default f32 on the CPU)
-//   SUPRA_MEASURE_SHAPE=tiny-85m SUPRA_MEASURE_CTX=1024 SUPRA_MEASURE_DOCS=2 SUPRA_MEASURE_BUDGETS_MIB=64,128,1024 \
-//     build/tests/supra_tests_harness "[.measure]"
+//   SUPRA_MEASURE_SHAPE=tiny-85m SUPRA_MEASURE_CTX=1024 SUPRA_MEASURE_DOCS=2 SUPRA_MEASURE_BUDGETS_MIB=64,128,1024
+//     build/tests/supra_tests_harness "[.measure]"     (one command line)
 //
 // One line per budget: "measure: shape ctx budget_mib docs peak_rss_mib over_baseline_mib predicted_mib acc", then
 // whether every request's log-probability was bitwise the same under every budget.

@@ -147,6 +147,18 @@ Layout layout_locked(int64_t K, int64_t cols, DType compute) {
   return l;
 }
 
+}  // namespace
+
+bool gemm_batch_invariant() {
+  static const bool yes = [] {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    return layout_locked(256, 128, DType::F32).brgemm;
+  }();
+  return yes;
+}
+
+namespace {
+
 const Prim& prim_for(int64_t rows, int64_t K, int64_t cols, DType compute) {
   std::lock_guard<std::mutex> lock(g_mutex);
   const auto key = std::make_tuple(rows, K, cols, int(compute));

@@ -24,6 +24,10 @@ const std::vector<int64_t>& packed_parts(const PackedWeight& w);
 // [y_0 | y_1 | ...][n, out] = x[n, in] . W^T (+ bias[out]), y_i[n, parts[i]] row-major: one pass over x for all
 // parts. Inputs rounded to bf16 first when W computes in bf16; fp32 accumulation. No allocation once every row
 // count has been seen (primitives, memory objects and scratch are cached).
+// Whether this CPU gets oneDNN's brgemm (AVX-512): only then are rows bitwise independent of the other rows of a
+// call, and only then is bf16 compute available. Asked of a probe matmul once; tests skip what it rules out.
+bool gemm_batch_invariant();
+
 void packed_matmul(const float* x, int64_t n, const PackedWeight& w, std::span<float* const> ys, const float* bias);
 
 }  // namespace supra::cpu

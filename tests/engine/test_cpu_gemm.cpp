@@ -67,6 +67,7 @@ bool same_bits(const float* a, const float* b, int64_t n) { return std::memcmp(a
 // Fused and unfused are each invariant; they need not agree bitwise with each other where their panels differ in
 // width (a column's panel width changes oneDNN's blocking; measured: ~1e-7 relative).
 TEST_CASE("CPU GEMM rows are bitwise independent of the other rows, f32 and bf16, fused and not", "[cpu_gemm][invariance]") {
+  if (skip_without_brgemm("batch invariance")) return;
   const int64_t Ms[] = {1, 2, 3, 7, 16, 63, 64, 65, 200, 513};
   // K as in the 85M shape's projections (768) and its down projection (2048); out spans several panels and a
   // narrow last one; parts as a GQA q/k/v.
@@ -132,6 +133,7 @@ TEST_CASE("CPU GEMM agrees with the plain reference: f32 by reordering, bf16 by 
   }
   for (DType compute : {DType::F32, DType::BF16}) {
     INFO("compute " << dtype_name(compute));
+    if (compute == DType::BF16 && skip_without_brgemm("bf16 compute")) continue;
     auto be = make_cpu_backend(2, compute);
     const Tensor w = be->upload_linear(w_host);
     const Tensor b = host_f32(bias, {out});
@@ -168,6 +170,7 @@ std::vector<double> logprobs(const Checkpoint& ck, DType compute, const std::vec
 }  // namespace
 
 TEST_CASE("bf16 CPU compute stays within bf16 rounding of f32 on the bundled models", "[cpu_gemm][bf16]") {
+  if (skip_without_brgemm("bf16 compute")) return;
   for (const char* path : {"models/stories260K/stories260K.bin", "models/stories260K-supra"}) {
     INFO(path);
     const Checkpoint ck = load_checkpoint(repo_path(path));
@@ -186,6 +189,7 @@ TEST_CASE("bf16 CPU compute stays within bf16 rounding of f32 on the bundled mod
 }
 
 TEST_CASE("a sequence's hidden states are bitwise the same alone or batched with others (CPU, both modes)", "[cpu_gemm][invariance]") {
+  if (skip_without_brgemm("batch invariance")) return;
   for (AttentionMode mode : {AttentionMode::Softmax, AttentionMode::Supra}) {
     for (DType compute : {DType::F32, DType::BF16}) {
       INFO(mode_name(mode) << " " << dtype_name(compute));

@@ -2,10 +2,12 @@
 // Helpers shared by the engine tests: small random models and logits of a whole token sequence.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "engine/cpu/cpu_gemm.h"
 #include "engine/backend.h"
 #include "engine/checkpoint.h"
 #include "engine/model.h"
@@ -85,6 +87,14 @@ inline double logit_scale(Model& m, const std::vector<int32_t>& tokens) {
   double s = 0;
   for (float x : logits_of(m, tokens, int64_t(tokens.size()))) s = std::max(s, double(std::abs(x)));
   return s;
+}
+
+// oneDNN's brgemm (AVX-512) makes CPU matmul rows bitwise independent of the other rows of a call and gives bf16
+// compute; without it a test of either prints why it is skipped (ctest reports "SKIPPED:") and returns true.
+inline bool skip_without_brgemm(const char* what) {
+  if (cpu::gemm_batch_invariant()) return false;
+  std::printf("SKIPPED: %s needs oneDNN's brgemm (AVX-512), which this CPU lacks\n", what);
+  return true;
 }
 
 }  // namespace supra::test

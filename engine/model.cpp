@@ -59,6 +59,21 @@ Model::Model(const Checkpoint& ckpt, Backend& backend, ModelOptions opts)
       opts_(opts),
       ws_(std::make_unique<Workspace>()),
       kv_scratch_(std::make_shared<KVCache::Scratch>()) {
+  load(ckpt, nullptr);
+}
+
+Model::Model(Checkpoint& ckpt, Backend& backend, ModelOptions opts, ReleaseHostWeights)
+    : cfg_(ckpt.config),
+      backend_(backend),
+      opts_(opts),
+      ws_(std::make_unique<Workspace>()),
+      kv_scratch_(std::make_shared<KVCache::Scratch>()) {
+  load(ckpt, &ckpt.weights);
+}
+
+// `release`: the checkpoint's weights, each emptied once the backend holds what it needs of it (a view the backend
+// keeps shares the buffer, which then lives on with the model).
+void Model::load(const Checkpoint& ckpt, ModelWeights* release) {
   cfg_.validate(ckpt.path);
   if (opts_.chunk < 1 || opts_.chunk > kMaxChunk)
     fail("SUPRA chunk length must be in 1..{}, got {}", kMaxChunk, opts_.chunk);
@@ -76,10 +91,14 @@ Model::Model(const Checkpoint& ckpt, Backend& backend, ModelOptions opts)
     // Every other matrix but the embedding table is only a matmul weight: packed once for the backend's GEMM.
     const bool linear = wt.matrix() && wt.layer >= 0;
     wt.in(w_) = linear ? backend_.upload_linear(host) : backend_.upload_weight(host);
+    if (wt.matrix()) matrix_bytes_ += wt.in(w_).nbytes();
+    if (release && wt.in(*release).data != ckpt.weights.tok_embeddings.data) wt.in(*release) = Tensor{};
   });
   // The output projection in the GEMM's form (packed on the CPU); tied: from the embedding table's host rows.
   const Tensor& out_host = cfg_.tie_embeddings ? ckpt.weights.tok_embeddings : ckpt.weights.output;
   w_.output = backend_.upload_linear(out_host);
+  matrix_bytes_ += w_.output.nbytes();
+  if (release) release->output = release->tok_embeddings = Tensor{};
   // q/k/v and gate/up share their input: each group stacked into one weight, one GEMM (SUPRA and GQA alike). A
   // feature map shared by q and k is one GEMM over their adjacent rows (attention_block); Aq and Ak stay two.
   const int64_t Q = cfg_.q_dim(), KV = cfg_.kv_dim(), F = cfg_.hidden_dim;
@@ -90,6 +109,11 @@ Model::Model(const Checkpoint& ckpt, Backend& backend, ModelOptions opts)
     const LayerWeights& h = ckpt.weights.layers[size_t(l)];
     fused_[size_t(l)].wqkv = backend_.upload_linear(stack_rows({&h.wq, &h.wk, &h.wv}), qkv_parts_);
     fused_[size_t(l)].w_gate_up = backend_.upload_linear(stack_rows({&h.w_gate, &h.w_up}), gate_up_parts_);
+    matrix_bytes_ += fused_[size_t(l)].wqkv.nbytes() + fused_[size_t(l)].w_gate_up.nbytes();
+    if (release) {
+      LayerWeights& r = release->layers[size_t(l)];
+      r.wq = r.wk = r.wv = r.w_gate = r.w_up = Tensor{};
+    }
   }
 }
 

@@ -27,8 +27,14 @@ struct SeqInput {
 
 class Model {
  public:
-  // Uploads the weights to the backend once (the CPU backend keeps the host views).
+  // Uploads the weights to the backend once: the CPU backend packs every matmul weight for its GEMM and keeps views
+  // of the rest (embedding table, norms); CUDA copies them to the device.
   Model(const Checkpoint& ckpt, Backend& backend, ModelOptions opts = {});
+  // The same, emptying each of `ckpt`'s host weights once the backend has its own copy, so loading never holds two
+  // full copies (a 7B model in bf16 is 13.5 GB: twice that does not fit a 24 GiB machine). The caller keeps the
+  // config, path and tokenizer; the checkpoint's weights are no longer usable.
+  struct ReleaseHostWeights {};
+  Model(Checkpoint& ckpt, Backend& backend, ModelOptions opts, ReleaseHostWeights);
   ~Model();
   const ModelConfig& config() const { return cfg_; }
   Backend& backend() { return backend_; }
@@ -44,9 +50,13 @@ class Model {
   void forward(std::span<const SeqInput> batch, Tensor* hidden);
   // logits[n, V] = hidden[n, D] . W_out^T (fp32).
   void logits(const Tensor& hidden, Tensor& out);
+  // Bytes of the matrices the backend keeps (packed in its compute dtype, or on the device in its dtype): what one
+  // decode step streams.
+  size_t matrix_bytes() const { return matrix_bytes_; }
 
  private:
   struct Workspace;
+  void load(const Checkpoint& ckpt, ModelWeights* release);
   void ensure_workspace(int64_t rows);
   void attention_block(int layer, std::span<const SeqInput> batch, const Tensor& xn, Tensor& out);
 
@@ -60,6 +70,7 @@ class Model {
   };
   std::vector<Fused> fused_;  // per layer
   std::vector<int64_t> qkv_parts_, gate_up_parts_;
+  size_t matrix_bytes_ = 0;
   std::unique_ptr<Workspace> ws_;
   std::shared_ptr<KVCache::Scratch> kv_scratch_;  // fp32 rows of one layer for attention, shared by the states
 };

@@ -47,11 +47,6 @@ double token_flops(const ModelConfig& c, int64_t pos) {
   return c.n_layers * (2 * w + attn);
 }
 
-// Bytes of the matrices a decode step streams, in the dtype the backend keeps them (`device_dtype` for the GPU).
-size_t weight_bytes(const Checkpoint& ck, std::optional<DType> device_dtype = std::nullopt) {
-  return matrix_bytes(ck.config, ck.weights, device_dtype);
-}
-
 double device_peak_mib(Backend& be) {
 #ifdef SUPRA_WITH_CUDA
   if (cuda::is_cuda_backend(be)) return double(cuda::peak_memory(be)) / (1 << 20);
@@ -133,11 +128,9 @@ struct DecodePlan {
   int decode_tokens = 0;
   int warmup = 1;                   // untimed steps first: first-touch of buffers; on CUDA, graph capture
   double live_state = 0;            // bytes per sequence: the K and V rows it attends to (KV dtype), or the SUPRA state
-  std::optional<DType> weight_dtype;  // the dtype the GPU keeps the weights in; nullopt on the CPU
 };
 
-DecodePlan decode_plan(const ModelConfig& c, int64_t ctx, int decode_tokens, bool gpu, std::optional<DType> gpu_dtype,
-                       DType kv_dtype) {
+DecodePlan decode_plan(const ModelConfig& c, int64_t ctx, int decode_tokens, bool gpu, DType kv_dtype) {
   DecodePlan plan;
   plan.decode_tokens = decode_tokens;
   plan.warmup = gpu ? 4 : 1;  // on CUDA the third and fourth steps capture the decode graphs
@@ -147,7 +140,6 @@ DecodePlan decode_plan(const ModelConfig& c, int64_t ctx, int decode_tokens, boo
           ? 2.0 * c.n_layers * c.n_heads * double(c.head_dim) * c.head_dim * sizeof(float)
           : 2.0 * c.n_layers * c.kv_dim() * double(dtype_size(kv_dtype)) *
                 (c.sliding_window ? std::min<double>(mid, *c.sliding_window) : mid);
-  plan.weight_dtype = gpu ? gpu_dtype : std::nullopt;
   return plan;
 }
 
@@ -204,7 +196,7 @@ void decode_batch(EngineSession& s, Prefill& p, BenchMeasurement& row, bool last
   const double td = seconds_since(t0);
   row.decode_tps = double(plan.decode_tokens) * batch / td;
   const double bytes =
-      decode_step_bytes(double(weight_bytes(s.ckpt, plan.weight_dtype)), batch, plan.live_state) * plan.decode_tokens;
+      decode_step_bytes(double(s.model->matrix_bytes()), batch, plan.live_state) * plan.decode_tokens;
   row.decode_gbps = bytes / td / 1e9;
   row.decode_limit_fraction = decode_limit_fraction(lim, bytes, td);
   row.state_mib = double(seqs[0]->bytes()) / (1 << 20);
@@ -220,7 +212,7 @@ std::vector<BenchMeasurement> bench_ctx(EngineSession& s, int64_t ctx, const Ben
   // buffers are freed, and the high-water mark restarts at what is resident now (weights, runtime).
   const PeakWindow prefill_window;
   Prefill p = prefill(s, ctx, o.ubatch, o.seed, prefill_window, lim);
-  const DecodePlan plan = decode_plan(c, ctx, o.decode_tokens, s.backend->device() == Device::CUDA, gpu_dtype,
+  const DecodePlan plan = decode_plan(c, ctx, o.decode_tokens, s.backend->device() == Device::CUDA,
                                       s.model->options().kv_dtype);
   std::vector<BenchMeasurement> rows;
   for (size_t bi = 0; bi < o.batches.size(); bi++) {
@@ -307,8 +299,9 @@ BenchResult run_bench(const BenchOptions& o, const std::function<void(const Benc
     r.model_desc = ck->config.summary();
     EngineSession s = open_session(o.eng, std::move(*ck));
     // Measured once, before any configuration: its buffer is freed before the first one's memory window opens.
+    // With --cpu-dtype bf16, prefill is a fraction of the bf16 dot-product peak.
     if (r.limits.gflops == 0 && s.backend->device() == Device::CPU)
-      r.limits = cpu_limits(measure_cpu_peaks(r.threads), o.bf16_compute);
+      r.limits = cpu_limits(measure_cpu_peaks(r.threads), o.eng.cpu_dtype == "bf16");
 #ifdef SUPRA_WITH_CUDA
     if (cuda::is_cuda_backend(*s.backend)) {
       const auto info = cuda::device_info(*s.backend);

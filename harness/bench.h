@@ -29,9 +29,6 @@ struct BenchOptions {
   int decode_tokens = 32;      // decode steps timed per context and batch size
   int64_t ubatch = 512;        // prefill tokens per forward call
   uint64_t seed = 1234;        // random weights, feature maps and prompt tokens
-  // The CPU matmuls compute in bf16 (vs f32): prefill is then a fraction of the bf16 dot-product peak. Nothing sets
-  // it yet: the CPU engine widens bf16 weights to f32; a bf16 compute option (--cpu-dtype bf16) sets it.
-  bool bf16_compute = false;
 };
 
 // One configuration: a mode at a context length and a decode batch size.

@@ -45,7 +45,8 @@ EngineSession open_session(const EngineOptions& o, Checkpoint ckpt) {
            s.tokenizer->vocab_size(), s.ckpt.config.vocab_size);
   }
   s.backend = o.make_backend();
-  s.model = std::make_unique<Model>(s.ckpt, *s.backend, o.model_options());
+  // The session keeps the checkpoint's config, path and tokenizer; its host weights go once the backend has them.
+  s.model = std::make_unique<Model>(s.ckpt, *s.backend, o.model_options(), Model::ReleaseHostWeights{});
   return s;
 }
 

@@ -4,6 +4,7 @@
 //
 //   build/tests/supra_tests_harness "[.measure]"                  # llama2-7b, bf16 weights, ctx 2048, 1 question
 //   SUPRA_MEASURE_KV_DTYPE=bf16 ... (the KV cache's storage; default f32 on the CPU)
+//   SUPRA_MEASURE_CPU_DTYPE=bf16 ... (--cpu-dtype: bf16 GEMMs keep a 7B model's weights in bf16; f32 doubles them)
 //   SUPRA_MEASURE_SHAPE=tiny-85m SUPRA_MEASURE_CTX=1024 SUPRA_MEASURE_DOCS=2 SUPRA_MEASURE_BUDGETS_MIB=64,128,1024
 //     build/tests/supra_tests_harness "[.measure]"     (one command line)
 //
@@ -56,14 +57,16 @@ TEST_CASE("measure: peak memory of QuALITY scoring under state memory budgets", 
   eo.tokenizer = std::string(SUPRA_SOURCE_DIR) + "/models/stories260K/tok512.model";
   eo.threads = 0;
   eo.kv_dtype = env_or("SUPRA_MEASURE_KV_DTYPE", "");
-  EngineSession s = open_session(eo, std::move(ck));
-  const ModelConfig& c = s.model->config();
+  eo.cpu_dtype = env_or("SUPRA_MEASURE_CPU_DTYPE", "f32");
   const double MiB = 1024.0 * 1024.0;
+  // The checkpoint's weights as stored (the session empties them once the backend holds its own copy).
   const double weights_mib = [&] {
     double b = 0;
-    for_each_weight(c, [&](const Weight& wt) { b += double(wt.in(s.ckpt.weights).nbytes()); });
+    for_each_weight(ck.config, [&](const Weight& wt) { b += double(wt.in(ck.weights).nbytes()); });
     return b / MiB;
   }();
+  EngineSession s = open_session(eo, std::move(ck));
+  const ModelConfig& c = s.model->config();
   // A of the README: one 512-row forward's activations and logits, and the fp32 KV scratch of ctx rows.
   const double act_mib =
       512.0 * (4.0 * c.dim + 2.0 * c.q_dim() + 2.0 * c.kv_dim() + 2.0 * c.hidden_dim + c.vocab_size) * 4 / MiB +
@@ -106,11 +109,13 @@ TEST_CASE("measure: peak memory of QuALITY scoring under state memory budgets", 
       while (q.step()) logprobs.back().push_back(q.f64(0));
     }
     std::printf("measure: %s ctx %ld budget %ld MiB docs %ld: peak rss %.0f MiB%s, over baseline %.0f MiB, "
-                "predicted peak %.0f MiB (baseline %.0f incl. weights %.0f, states <= %.0f, activations %.0f), "
+                "predicted peak %.0f MiB (baseline %.0f incl. weights %.0f as stored, %.0f of matrices as the backend keeps "
+                "them, states <= %.0f, activations %.0f), "
                 "%s %.4f\n",
                 shape.c_str(), long(ctx), long(budget), long(docs), double(peak.bytes) / MiB,
                 peak.exact ? "" : " (upper bound)", double(peak.bytes - window.baseline_bytes()) / MiB, predicted,
-                double(window.baseline_bytes()) / MiB, weights_mib, states_mib, act_mib,
+                double(window.baseline_bytes()) / MiB, weights_mib, double(s.model->matrix_bytes()) / MiB, states_mib,
+                act_mib,
                 o.metrics.empty() ? "-" : o.metrics[0].name.c_str(), o.metrics.empty() ? 0.0 : o.metrics[0].value);
     std::fflush(stdout);
   }

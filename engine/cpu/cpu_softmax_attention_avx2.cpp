@@ -4,6 +4,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include <math.h>
 
 namespace supra::cpu {
 namespace {
@@ -20,22 +21,12 @@ struct Avx2 {
   static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
   static reg fmadd(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
   static reg max(reg a, reg b) { return _mm256_max_ps(a, b); }
-  static float reduce_add(reg v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-  }
-  static float reduce_max(reg v) {
-    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_max_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-  }
+  static reg eq_select(reg a, reg b, reg x, reg y) { return _mm256_blendv_ps(y, x, _mm256_cmp_ps(a, b, _CMP_EQ_OQ)); }
   // exp(x) = 2^t e^r with t = round(x log2 e), r = x - t ln 2 (ln 2 split in two so r is exact to ~1 ulp), e^r by
   // its Taylor polynomial of degree 7 (truncation < 6e-9 relative on |r| <= ln2/2). Clamped to [-87, 88] so 2^t
-  // stays a normal number; a NaN stays NaN (max/min return their second operand on NaN).
+  // stays a normal number; a NaN stays NaN (max/min return their second operand on NaN); exactly 0 at -inf.
   static reg exp(reg x) {
+    const reg neg_inf = _mm256_cmp_ps(x, _mm256_set1_ps(-INFINITY), _CMP_EQ_OQ);
     x = _mm256_min_ps(_mm256_set1_ps(88.f), _mm256_max_ps(_mm256_set1_ps(-87.f), x));
     const reg t = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -50,7 +41,7 @@ struct Avx2 {
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f));
     const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(t), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+    return _mm256_andnot_ps(neg_inf, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
   }
 };
 

@@ -7,6 +7,7 @@
 // GCC 12's AVX-512 intrinsics start from _mm512_undefined_ps(), which -Wmaybe-uninitialized flags at every use.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
+#include <math.h>
 
 namespace supra::cpu {
 namespace {
@@ -23,11 +24,13 @@ struct Avx512 {
   static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
   static reg fmadd(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
   static reg max(reg a, reg b) { return _mm512_max_ps(a, b); }
-  static float reduce_add(reg v) { return _mm512_reduce_add_ps(v); }
-  static float reduce_max(reg v) { return _mm512_reduce_max_ps(v); }
+  static reg eq_select(reg a, reg b, reg x, reg y) {
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ), y, x);
+  }
   // As Avx2::exp (cpu_softmax_attention_avx2.cpp): 2^t e^r, Taylor degree 7, clamped to [-87, 88]; scalef
-  // applies 2^t.
+  // applies 2^t; exactly 0 at -inf.
   static reg exp(reg x) {
+    const __mmask16 neg_inf = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-INFINITY), _CMP_EQ_OQ);
     x = _mm512_min_ps(_mm512_set1_ps(88.f), _mm512_max_ps(_mm512_set1_ps(-87.f), x));
     const reg t = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -41,7 +44,7 @@ struct Avx512 {
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f));
-    return _mm512_scalef_ps(p, t);
+    return _mm512_maskz_mov_ps(_knot_mask16(neg_inf), _mm512_scalef_ps(p, t));
   }
 };
 

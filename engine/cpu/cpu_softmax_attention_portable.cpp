@@ -22,11 +22,7 @@ struct Portable {
   static reg mul(reg a, reg b) { return a * b; }
   static reg fmadd(reg a, reg b, reg c) { return a * b + c; }
   static reg max(reg a, reg b) { return a > b ? a : b; }
-  static float reduce_add(reg v) { return (v[0] + v[1]) + (v[2] + v[3]); }
-  static float reduce_max(reg v) {
-    const float a = v[0] > v[1] ? v[0] : v[1], b = v[2] > v[3] ? v[2] : v[3];
-    return a > b ? a : b;
-  }
+  static reg eq_select(reg a, reg b, reg x, reg y) { return a == b ? x : y; }
   static reg exp(reg x);
 };
 

@@ -25,21 +25,20 @@ struct SoftmaxAttnArgs {
 };
 
 // One thread's working set for one (head, query block), all within L2:
-//   q [kAttnBq, dp] (scaled), kt [d, kAttnBk] (the key tile transposed), vp [kAttnBk, dp], s [kAttnBq, kAttnBk]
-//   (scores, then probabilities), acc [kAttnBq, dp], m, l, alpha [kAttnBq] (running max, running sum, rescale).
+//   q [d, kAttnBq] (transposed, scaled), vp [kAttnBk, dp] (the value tile), s [kAttnBk, kAttnBq] (scores, then
+//   probabilities, transposed), acc [kAttnBq, dp], m, l, alpha [kAttnBq] (running max, running sum, rescale).
 struct SoftmaxAttnScratch {
-  float *q, *kt, *vp, *s, *acc, *m, *l, *alpha;
+  float *q, *vp, *s, *acc, *m, *l, *alpha;
 };
 inline int64_t attn_scratch_floats(int d) {
   const int64_t dp = attn_padded_dim(d);
-  return kAttnBq * dp * 2 + dp * kAttnBk * 2 + kAttnBq * kAttnBk + 3 * kAttnBq;
+  return kAttnBq * dp * 2 + dp * kAttnBk + kAttnBq * kAttnBk + 3 * kAttnBq;
 }
 inline SoftmaxAttnScratch attn_scratch(float* base, int d) {
   const int64_t dp = attn_padded_dim(d);
   SoftmaxAttnScratch w;
   w.q = base;
-  w.kt = w.q + kAttnBq * dp;
-  w.vp = w.kt + dp * kAttnBk;
+  w.vp = w.q + kAttnBq * dp;
   w.s = w.vp + kAttnBk * dp;
   w.acc = w.s + kAttnBq * kAttnBk;
   w.m = w.acc + kAttnBq * dp;

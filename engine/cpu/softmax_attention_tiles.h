@@ -9,9 +9,9 @@
 // (online softmax, fp32):
 //   s_j = (scale q) . k_j;  m' = max(m, max_j s_j);  alpha = exp(m - m');  p_j = exp(s_j - m')
 //   l = alpha l + sum_j p_j;  acc = alpha acc + sum_j p_j v_j;  at the end out = acc / l
-// with j over the keys the row sees (causal, window). A tile a row sees none of is skipped for that row; the
-// masked keys of a partly visible tile get p_j = 0 exactly, and adding p_j v_j = 0 to acc leaves it unchanged (acc
-// is never -0).
+// with j over the keys the row sees (causal, window). Keys a row does not see score -inf, so p_j = 0 exactly and
+// adding p_j v_j = 0 to acc leaves it unchanged (acc is never -0); a tile a row sees none of leaves m, l (alpha = 1)
+// and acc bitwise as they were.
 // So a row's result depends only on its position, q and the keys, never on which other rows share the call.
 //
 // The register tiles (acc[R][CV]) must stay in registers: their loops are fully unrolled (GCC unroll) at any -O.

@@ -19,7 +19,9 @@ void rmsnorm(const float* x, const float* w, int64_t n, int64_t dim, float eps, 
 // In place on x[n, heads*d] at positions pos[n].
 void rope(float* x, const int32_t* pos, int64_t n, int heads, int d, float theta, RopePairing pairing);
 
-// Causal softmax attention. q[n, H*d] at positions n_past+i; k, v [n_past+n, Hkv*d]; out[n, H*d].
+// Causal softmax attention. q[n, H*d] at positions n_past+i; k, v [n_past+n, Hkv*d]; out[n, H*d]. Tiled, online
+// softmax in fp32, vectorised at the level cpu_isa() gives (softmax_attention_isa.h). A row's output is bitwise
+// the same whatever other rows share the call (decode, chunks, a whole prefill), for a given ISA level.
 void attention(const float* q, const float* k, const float* v, int64_t n, int64_t n_past, int H, int Hkv, int d,
                std::optional<int> window, float* out);
 

@@ -1,68 +1,55 @@
-// Causal softmax attention on the CPU, flash-style in blocks of queries: for each (head, block of 64 queries) one
-// GEMM gives the scores against the visible keys, a masked softmax per row, one GEMM against the values. The
-// blocks run in parallel; each GEMM runs on its own thread (OpenBLAS's OpenMP build stays serial inside our
-// parallel region).
-#include <cblas.h>
-
+// Causal softmax attention on the CPU: the thread team and the choice of ISA. The arithmetic is the tiled
+// (flash-style) kernel of softmax_attention_tiles.h, compiled once per ISA (cpu_softmax_attention_<isa>.cpp): per
+// (head, block of kAttnBq queries) the block's scores against one tile of kAttnBk keys stay in L2 while an online
+// softmax folds them into the output, so long contexts are bound by arithmetic rather than by memory traffic.
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "core/parallel_errors.h"
 #include "engine/cpu/cpu_ops.h"
+#include "engine/cpu/softmax_attention_isa.h"
 
 namespace supra::cpu {
 
+namespace {
+
+SoftmaxAttnBlockFn block_kernel(CpuIsa isa) {
+  switch (isa) {
+    case CpuIsa::Avx512: return softmax_attention_block_avx512;
+    case CpuIsa::Avx2: return softmax_attention_block_avx2;
+    case CpuIsa::Portable: break;
+  }
+  return softmax_attention_block_portable;
+}
+
+}  // namespace
+
 void attention(const float* q, const float* k, const float* v, int64_t n, int64_t n_past, int H, int Hkv, int d,
                std::optional<int> window, float* out) {
-  const int64_t B = 64;
-  const int64_t n_blocks = (n + B - 1) / B;
-  const int group = H / Hkv;
-  const int64_t qs = int64_t(H) * d, ks = int64_t(Hkv) * d;  // row strides
-  const float scale = 1.f / std::sqrt(float(d));
+  if (n <= 0) return;
+  const SoftmaxAttnBlockFn kernel = block_kernel(cpu_isa());
+  const SoftmaxAttnArgs a{q, k, v, out, n, n_past, window ? int64_t(*window) : 0, H, Hkv, d,
+                          1.f / std::sqrt(float(d))};
+  const int64_t n_blocks = (n + kAttnBq - 1) / kAttnBq;
+  const size_t scratch = size_t(attn_scratch_floats(d));
   // Threads only pay off with enough work; a tiny model's attention costs less than waking a team.
-  const double work = double(H) * double(n) * double(n_past + n) * d;
-  ParallelErrors errors;  // the score block's allocation may throw
+  const double work = double(H) * double(n) * double(window ? std::min<int64_t>(*window, n_past + n) : n_past + n) * d;
+  ParallelErrors errors;  // a thread's first scratch allocation may throw
 #pragma omp parallel if (work > 2e5)
   {
-    std::vector<float> S;
+    // Each thread's scratch outlives the call: after the first call at a head dim, no allocation.
+    static thread_local std::vector<float> buf;
+    errors.guard([&] {
+      if (buf.size() < scratch) buf.resize(scratch);
+    });
+    const bool ok = buf.size() >= scratch;
+    const SoftmaxAttnScratch w = attn_scratch(buf.data(), d);
 #pragma omp for collapse(2) schedule(dynamic)
     for (int h = 0; h < H; h++)
-      for (int64_t blk = 0; blk < n_blocks; blk++) errors.guard([&] {
-        const int kvh = h / group;
-        const int64_t i0 = blk * B, rows = std::min(B, n - i0);
-        const int64_t first_pos = n_past + i0, last_pos = first_pos + rows - 1;
-        // Keys any row of this block can see: [kstart, kend).
-        const int64_t kstart = window ? std::max<int64_t>(0, first_pos - *window + 1) : 0;
-        const int64_t kend = last_pos + 1;
-        const int64_t nk = kend - kstart;
-        S.resize(size_t(rows * nk));
-        const float* qb = q + i0 * qs + int64_t(h) * d;
-        const float* kb = k + kstart * ks + int64_t(kvh) * d;
-        const float* vb = v + kstart * ks + int64_t(kvh) * d;
-        // S[rows, nk] = scale * qb . kb^T
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(rows), int(nk), d, scale, qb, int(qs), kb, int(ks),
-                    0.f, S.data(), int(nk));
-        for (int64_t r = 0; r < rows; r++) {
-          const int64_t pos = first_pos + r;
-          const int64_t lo = window ? std::max<int64_t>(0, pos - *window + 1) - kstart : 0;
-          const int64_t hi = pos - kstart;  // inclusive
-          float* s = S.data() + r * nk;
-          float mx = -INFINITY;
-          for (int64_t j = lo; j <= hi; j++) mx = std::max(mx, s[j]);
-          float sum = 0.f;
-          for (int64_t j = 0; j < nk; j++) {
-            const float e = (j >= lo && j <= hi) ? std::exp(s[j] - mx) : 0.f;
-            s[j] = e;
-            sum += e;
-          }
-          const float inv = 1.f / sum;
-          for (int64_t j = lo; j <= hi; j++) s[j] *= inv;
-        }
-        // out[rows, d] = S . vb
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), d, int(nk), 1.f, S.data(), int(nk), vb,
-                    int(ks), 0.f, out + i0 * qs + int64_t(h) * d, int(qs));
-      });
+      for (int64_t blk = 0; blk < n_blocks; blk++)
+        if (ok) kernel(a, h, blk, w);
   }
   errors.rethrow();
 }

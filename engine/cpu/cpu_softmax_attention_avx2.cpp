@@ -56,16 +56,7 @@ void softmax_attention_block_avx2(const SoftmaxAttnArgs& a, int h, int64_t blk, 
   attention_block<Avx2>(a, h, blk, w);
 }
 
-void attn_exp_avx2(const float* x, float* y, int64_t n) {
-  int64_t i = 0;
-  for (; i + Avx2::L <= n; i += Avx2::L) Avx2::store(y + i, Avx2::exp(Avx2::load(x + i)));
-  for (; i < n; i++) {
-    float in[Avx2::L] = {}, res[Avx2::L];
-    in[0] = x[i];
-    Avx2::store(res, Avx2::exp(Avx2::load(in)));
-    y[i] = res[0];
-  }
-}
+void attn_exp_avx2(const float* x, float* y, int64_t n) { exp_array<Avx2>(x, y, n); }
 
 }  // namespace supra::cpu
 

@@ -61,16 +61,7 @@ void softmax_attention_block_avx512(const SoftmaxAttnArgs& a, int h, int64_t blk
   attention_block<Avx512>(a, h, blk, w);
 }
 
-void attn_exp_avx512(const float* x, float* y, int64_t n) {
-  int64_t i = 0;
-  for (; i + Avx512::L <= n; i += Avx512::L) Avx512::store(y + i, Avx512::exp(Avx512::load(x + i)));
-  for (; i < n; i++) {
-    float in[Avx512::L] = {}, res[Avx512::L];
-    in[0] = x[i];
-    Avx512::store(res, Avx512::exp(Avx512::load(in)));
-    y[i] = res[0];
-  }
-}
+void attn_exp_avx512(const float* x, float* y, int64_t n) { exp_array<Avx512>(x, y, n); }
 
 }  // namespace supra::cpu
 

@@ -207,5 +207,18 @@ void attention_block(const SoftmaxAttnArgs& a, int h, int64_t blk, const Softmax
   }
 }
 
+// y[i] = exp(x[i]) with V's vector exp, the last n % L values through one padded vector (tests hold it to its ulps).
+template <class V>
+void exp_array(const float* x, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + V::L <= n; i += V::L) V::store(y + i, V::exp(V::load(x + i)));
+  for (; i < n; i++) {
+    float in[V::L] = {}, res[V::L];
+    in[0] = x[i];
+    V::store(res, V::exp(V::load(in)));
+    y[i] = res[0];
+  }
+}
+
 }  // namespace
 }  // namespace supra::cpu

@@ -5,27 +5,11 @@
 #include <string>
 
 #include "core/cpu_features.h"
+#include "tests/common/isa_cap.h"
 
 using namespace supra;
+using supra::test::IsaCap;
 
-namespace {
-
-// Sets SUPRA_CPU_ISA for one scope and puts back what was there.
-struct IsaCap {
-  std::optional<std::string> old;
-  explicit IsaCap(const char* v) {
-    if (const char* o = std::getenv("SUPRA_CPU_ISA")) old = o;
-    setenv("SUPRA_CPU_ISA", v, 1);
-  }
-  ~IsaCap() {
-    if (old)
-      setenv("SUPRA_CPU_ISA", old->c_str(), 1);
-    else
-      unsetenv("SUPRA_CPU_ISA");
-  }
-};
-
-}  // namespace
 
 TEST_CASE("cpu features: SUPRA_CPU_ISA caps the kernel level and never raises it", "[cpu_features]") {
   const CpuIsa have = cpu_isa_supported();

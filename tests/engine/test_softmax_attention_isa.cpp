@@ -15,34 +15,13 @@
 #include "core/cpu_features.h"
 #include "engine/cpu/cpu_ops.h"
 #include "engine/cpu/softmax_attention_isa.h"
+#include "tests/common/isa_cap.h"
 #include "tests/common/tolerance.h"
 
 using namespace supra;
 using namespace supra::test;
 
 namespace {
-
-// Sets SUPRA_CPU_ISA for the scope (cpu_isa() reads it on every call) and restores what was there.
-struct IsaCap {
-  std::optional<std::string> before;
-  explicit IsaCap(CpuIsa isa) {
-    if (const char* b = std::getenv("SUPRA_CPU_ISA")) before = b;
-    setenv("SUPRA_CPU_ISA", cpu_isa_name(isa), 1);
-  }
-  ~IsaCap() {
-    if (before)
-      setenv("SUPRA_CPU_ISA", before->c_str(), 1);
-    else
-      unsetenv("SUPRA_CPU_ISA");
-  }
-};
-
-std::vector<CpuIsa> isas_here() {
-  std::vector<CpuIsa> v;
-  for (CpuIsa i : {CpuIsa::Portable, CpuIsa::Avx2, CpuIsa::Avx512})
-    if (i <= cpu_isa_supported()) v.push_back(i);
-  return v;
-}
 
 struct Shape {
   int H, Hkv, d;

@@ -13,34 +13,19 @@
 #include <nlohmann/json.hpp>
 
 #include "core/cpu_features.h"
+#include "tests/common/isa_cap.h"
 #include "engine/model_config.h"
 #include "harness/bench.h"
 #include "harness/machine_limits.h"
 #include "tests/harness/cli_util.h"
 
 using namespace supra;
+using supra::test::IsaCap;
 
 namespace {
 
 bool positive_finite(double v) { return std::isfinite(v) && v > 0; }
 
-// Sets SUPRA_CPU_ISA for the lifetime of the object, then restores what was there.
-class IsaCap {
- public:
-  explicit IsaCap(const char* level) {
-    if (const char* old = std::getenv("SUPRA_CPU_ISA")) old_ = old;
-    setenv("SUPRA_CPU_ISA", level, 1);
-  }
-  ~IsaCap() {
-    if (old_)
-      setenv("SUPRA_CPU_ISA", old_->c_str(), 1);
-    else
-      unsetenv("SUPRA_CPU_ISA");
-  }
-
- private:
-  std::optional<std::string> old_;
-};
 
 // D 8, F 16, 2 layers, 2 query heads of 4, 1 KV head, vocabulary 10.
 ModelConfig small_config(AttentionMode mode) {

@@ -42,6 +42,8 @@ void evaluate_model(const EvalArgs& a, const EngineOptions& eng, std::vector<int
   const auto names = split_names(a.tasks, "--tasks");
   std::vector<std::unique_ptr<tasks::Task>> ts;
   for (const auto& n : names) ts.push_back(make_any_task(n));  // unknown names fail before any work
+  // The run settings of every cell come from the plan settings, as a sweep's workers get theirs.
+  const PlanSettings settings = plan_settings(a, eng, eng.model);
   EngineSession s = open_session(eng);
   if (ctxs.empty()) {
     // lm-eval's default max length is the model's own.
@@ -62,19 +64,11 @@ void evaluate_model(const EvalArgs& a, const EngineOptions& eng, std::vector<int
   for (int64_t ctx : ctxs)
     for (auto& t : ts) cells.push_back({ctx, t.get()});
   auto run_cell = [&](const Cell& c) {
-    RunSettings st;
-    st.ctx = c.ctx;
-    st.shots = a.shots;
-    st.seed = a.seed;
-    st.limit = a.limit;
-    st.batch_docs = a.batch;
-    st.add_bos = a.add_bos;
-    st.data_root = a.data_root;
-    st.truncation = a.truncation;
-    st.device = eng.device;
-    st.dtype = eng.device == "cuda" ? eng.gpu_dtype : "";
+    PlanPiece whole;
+    whole.ctx = c.ctx;
+    whole.doc_hi = -1;
+    RunSettings st = piece_settings(settings, whole, false);
     st.take_over = a.take_over;
-    st.state_memory = parse_bytes(a.state_memory, "--state-memory");
     RunOutcome o = run_task(store, s, *c.task, st);
     std::fprintf(stderr, "%s %s ctx %ld: %ld docs (%ld new, %ld requests) in %.1fs, %ld forward calls of %.0f rows on average%s\n",
                  c.task->name().c_str(), o.key.mode.c_str(), long(c.ctx), long(o.n_docs), long(o.n_new_docs),

@@ -29,7 +29,7 @@ struct RunSettings {
   // the whole run leases just its range and stores no metrics: `merge` aggregates them once every piece is in.
   int64_t doc_lo = 0, doc_hi = -1;
   size_t state_memory = 0;    // bytes of live sequence states (ScorerOptions); 0: default_state_memory. Not keyed:
-                              // it changes the schedule (last bits at most), not the numbers
+                              // it changes the schedule, not the numbers (bitwise on the CPU; last bits on CUDA)
 };
 
 struct RunOutcome {

@@ -383,4 +383,23 @@ Plan read_plan(const std::string& dir) {
   return Plan::from_json(j, file);
 }
 
+RunSettings piece_settings(const PlanSettings& ps, const PlanPiece& p, bool quiet) {
+  RunSettings st;
+  st.ctx = p.ctx;
+  st.shots = ps.shots;
+  st.seed = ps.seed;
+  st.limit = ps.limit;
+  st.batch_docs = ps.batch;
+  st.add_bos = ps.add_bos;
+  st.data_root = ps.data_root;
+  st.truncation = ps.truncation;
+  st.device = ps.device;
+  st.dtype = ps.device == "cuda" ? ps.gpu_dtype : "";
+  st.quiet = quiet;
+  st.doc_lo = p.doc_lo;
+  st.doc_hi = p.doc_hi;
+  st.state_memory = size_t(ps.state_memory);
+  return st;
+}
+
 }  // namespace supra

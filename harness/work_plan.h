@@ -14,6 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "harness/task_runner.h"
+
 namespace supra {
 
 // Everything a unit's runs need, as the sweep's flags give it (every setting that changes numbers is here).
@@ -68,6 +70,10 @@ struct Plan {
 // cell split at batch boundaries into pieces of near-equal cost when it costs more than the target, small cells of
 // one model packed together. `bench_db` (may not exist): a store whose bench_results give tokens per second.
 Plan make_plan(const PlanSettings& settings, int64_t target_units, const std::string& bench_db);
+
+// The settings `run_task` gets for one piece of a plan (or, from `run`, a whole run: doc_lo 0, doc_hi -1): the one
+// place plan settings become run settings, so `run`, `sweep` and `work` score a cell alike.
+RunSettings piece_settings(const PlanSettings& ps, const PlanPiece& p, bool quiet);
 
 // plan.json in the folder; reading checks the id against the content.
 std::string plan_file(const std::string& dir);

@@ -28,25 +28,6 @@ EngineOptions engine_options(const PlanSettings& ps, const std::string& model, i
   return e;
 }
 
-RunSettings run_settings(const PlanSettings& ps, const PlanPiece& p, bool quiet) {
-  RunSettings st;
-  st.ctx = p.ctx;
-  st.shots = ps.shots;
-  st.seed = ps.seed;
-  st.limit = ps.limit;
-  st.batch_docs = ps.batch;
-  st.add_bos = ps.add_bos;
-  st.data_root = ps.data_root;
-  st.truncation = ps.truncation;
-  st.device = ps.device;
-  st.dtype = ps.device == "cuda" ? ps.gpu_dtype : "";
-  st.quiet = quiet;
-  st.doc_lo = p.doc_lo;
-  st.doc_hi = p.doc_hi;
-  st.state_memory = size_t(ps.state_memory);
-  return st;
-}
-
 }  // namespace
 
 UnitResult run_unit(const Plan& plan, const std::string& plan_dir, int64_t unit, const WorkerOptions& o) {
@@ -71,7 +52,7 @@ UnitResult run_unit(const Plan& plan, const std::string& plan_dir, int64_t unit,
                                                               o.threads)))
                 .first;
       auto task = make_any_task(p.task);
-      const RunOutcome out = run_task(store, s->second, *task, run_settings(plan.settings, p, o.quiet));
+      const RunOutcome out = run_task(store, s->second, *task, piece_settings(plan.settings, p, o.quiet));
       if (out.n_docs != p.n_docs)
         fail("unit {} of plan {}: {} has {} documents now, {} when planned: the data changed; make a new plan", unit,
              plan.id, out.key.summary(), out.n_docs, p.n_docs);

@@ -116,6 +116,12 @@ double worst_error_over_bound(const Shape& s, const Inputs& in, const std::vecto
   return worst;
 }
 
+std::string describe(CpuIsa isa, const Shape& s) {
+  return "isa " + std::string(cpu_isa_name(isa)) + " H=" + std::to_string(s.H) + " Hkv=" + std::to_string(s.Hkv) +
+         " d=" + std::to_string(s.d) + " n_past=" + std::to_string(s.n_past) + " n=" + std::to_string(s.n) +
+         " window=" + std::to_string(s.window ? *s.window : 0);
+}
+
 }  // namespace
 
 TEST_CASE("softmax attention at every ISA level matches a double reference within its arithmetic's bound",
@@ -124,8 +130,7 @@ TEST_CASE("softmax attention at every ISA level matches a double reference withi
     IsaCap cap(isa);
     for (size_t si = 0; si < std::size(kShapes); si++) {
       const Shape& s = kShapes[si];
-      INFO("isa " << cpu_isa_name(isa) << " H=" << s.H << " Hkv=" << s.Hkv << " d=" << s.d << " n_past=" << s.n_past
-                  << " n=" << s.n << " window=" << (s.window ? *s.window : 0));
+      INFO(describe(isa, s));
       const Inputs in = random_inputs(s, 100 + si);
       const std::vector<float> out = run(s, in);
       CHECK(worst_error_over_bound(s, in, out) <= 1.0);
@@ -139,8 +144,7 @@ TEST_CASE("softmax attention: a query row's output is bitwise the same whatever 
     IsaCap cap(isa);
     for (size_t si = 0; si < std::size(kShapes); si++) {
       const Shape& s = kShapes[si];
-      INFO("isa " << cpu_isa_name(isa) << " H=" << s.H << " Hkv=" << s.Hkv << " d=" << s.d << " n_past=" << s.n_past
-                  << " n=" << s.n << " window=" << (s.window ? *s.window : 0));
+      INFO(describe(isa, s));
       const Inputs in = random_inputs(s, 200 + si);
       const std::vector<float> whole = run(s, in);
       const int64_t qs = int64_t(s.H) * s.d;

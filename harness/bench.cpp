@@ -206,7 +206,7 @@ void decode_batch(EngineSession& s, Prefill& p, BenchMeasurement& row, bool last
 
 // One prefill of `ctx` random tokens, then a decode at each batch size (forks of the prefilled state).
 std::vector<BenchMeasurement> bench_ctx(EngineSession& s, int64_t ctx, const BenchOptions& o,
-                                        std::optional<DType> gpu_dtype, const MachineLimits& lim) {
+                                        const MachineLimits& lim) {
   const ModelConfig& c = s.model->config();
   // From here on the memory is this configuration's: the previous context's state and buffers and the limit probes'
   // buffers are freed, and the high-water mark restarts at what is resident now (weights, runtime).
@@ -310,9 +310,8 @@ BenchResult run_bench(const BenchOptions& o, const std::function<void(const Benc
     }
 #endif
     warm_up(s, o);
-    const std::optional<DType> gpu_dtype = gpu ? std::optional<DType>(parse_dtype(o.eng.gpu_dtype)) : std::nullopt;
     for (int64_t c : o.ctxs)
-      for (const BenchMeasurement& m : bench_ctx(s, c, o, gpu_dtype, r.limits)) {
+      for (const BenchMeasurement& m : bench_ctx(s, c, o, r.limits)) {
         r.rows.push_back(m);
         if (on_row) on_row(m);
       }

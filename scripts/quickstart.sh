@@ -10,7 +10,7 @@
 #   5. prefill/decode speed and memory of both models at 128 .. 8192;
 #   6. the report: tables and plots regenerated from the store (Markdown, CSV, LaTeX, HTML).
 # Everything lands in out/quickstart/results.sqlite; an interrupted job resumes where it stopped. BUILD_DIR picks
-# another build folder. About 9 minutes on 2 cores once built.
+# another build folder. About 3 minutes on 2 cores once built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh

@@ -80,10 +80,11 @@ inline void scores(const float* qt, const float* k, int64_t ks, int d, int64_t j
   for (; j < jv; j++) score_keys<V, 1>(qt, k + j * ks, ks, d, v0, v1, st + j * kAttnBq);
 }
 
-// acc[r, e0 .. e0 + CV*L) = alpha[r] acc[r, ...] + sum_{j < jv} pt[j, r] vp[j, ...] for R rows.
+// acc[r, e0 .. e0 + CV*L) = alpha[r] acc[r, ...] + sum_{j < jv} pt[j, r] vp[j, ...] for R rows (acc rows at
+// stride dp, value rows at stride vs).
 template <class V, int R, int CV>
-inline void pv_panel(const float* pt, const float* alpha, const float* vp, int64_t jv, int64_t dp, int64_t e0,
-                     float* acc) {
+inline void pv_panel(const float* pt, const float* alpha, const float* vp, int64_t vs, int64_t jv, int64_t dp,
+                     int64_t e0, float* acc) {
   typename V::reg o[R][CV];
   for (int r = 0; r < R; r++) {
     const typename V::reg a = V::set1(alpha[r]);
@@ -92,7 +93,7 @@ inline void pv_panel(const float* pt, const float* alpha, const float* vp, int64
   for (int64_t j = 0; j < jv; j++) {
     typename V::reg vv[CV];
 #pragma GCC unroll 8
-    for (int v = 0; v < CV; v++) vv[v] = V::load(vp + j * dp + e0 + v * V::L);
+    for (int v = 0; v < CV; v++) vv[v] = V::load(vp + j * vs + e0 + v * V::L);
 #pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
       const typename V::reg b = V::set1(pt[j * kAttnBq + r]);
@@ -106,31 +107,32 @@ inline void pv_panel(const float* pt, const float* alpha, const float* vp, int64
 
 // The columns left after the full panels: rem vectors, rem < kPvCV (dp is a multiple of 16, so of L).
 template <class V, int R, int CV>
-inline void pv_rest(const float* pt, const float* alpha, const float* vp, int64_t jv, int64_t dp, int64_t e0,
-                    float* acc, int rem) {
+inline void pv_rest(const float* pt, const float* alpha, const float* vp, int64_t vs, int64_t jv, int64_t dp,
+                    int64_t e0, float* acc, int rem) {
   if constexpr (CV > 0) {
     if (rem == CV)
-      pv_panel<V, R, CV>(pt, alpha, vp, jv, dp, e0, acc);
+      pv_panel<V, R, CV>(pt, alpha, vp, vs, jv, dp, e0, acc);
     else
-      pv_rest<V, R, CV - 1>(pt, alpha, vp, jv, dp, e0, acc, rem);
+      pv_rest<V, R, CV - 1>(pt, alpha, vp, vs, jv, dp, e0, acc, rem);
   }
 }
 
 template <class V, int R>
-inline void pv_rows(const float* pt, const float* alpha, const float* vp, int64_t jv, int64_t dp, float* acc) {
+inline void pv_rows(const float* pt, const float* alpha, const float* vp, int64_t vs, int64_t jv, int64_t dp,
+                    float* acc) {
   constexpr int64_t W = V::kPvCV * V::L;
   int64_t e0 = 0;
-  for (; e0 + W <= dp; e0 += W) pv_panel<V, R, V::kPvCV>(pt, alpha, vp, jv, dp, e0, acc);
-  pv_rest<V, R, V::kPvCV - 1>(pt, alpha, vp, jv, dp, e0, acc, int((dp - e0) / V::L));
+  for (; e0 + W <= dp; e0 += W) pv_panel<V, R, V::kPvCV>(pt, alpha, vp, vs, jv, dp, e0, acc);
+  pv_rest<V, R, V::kPvCV - 1>(pt, alpha, vp, vs, jv, dp, e0, acc, int((dp - e0) / V::L));
 }
 
 // Rows [ra, rb) in groups of 4, then the 1-3 left: the same per-row arithmetic whatever the group.
 template <class V>
-inline void pv(const float* pt, const float* alpha, const float* vp, int64_t jv, int64_t dp, float* acc, int64_t ra,
-               int64_t rb) {
+inline void pv(const float* pt, const float* alpha, const float* vp, int64_t vs, int64_t jv, int64_t dp, float* acc,
+               int64_t ra, int64_t rb) {
   int64_t r = ra;
-  for (; r + 4 <= rb; r += 4) pv_rows<V, 4>(pt + r, alpha + r, vp, jv, dp, acc + r * dp);
-  for (; r < rb; r++) pv_rows<V, 1>(pt + r, alpha + r, vp, jv, dp, acc + r * dp);
+  for (; r + 4 <= rb; r += 4) pv_rows<V, 4>(pt + r, alpha + r, vp, vs, jv, dp, acc + r * dp);
+  for (; r < rb; r++) pv_rows<V, 1>(pt + r, alpha + r, vp, vs, jv, dp, acc + r * dp);
 }
 
 // The online-softmax step of L rows (lanes) at offset r0 over the tile's scores st[j, r0 ..] for j < jv (keys a
@@ -167,15 +169,19 @@ void attention_block(const SoftmaxAttnArgs& a, int h, int64_t blk, const Softmax
   const int64_t first = a.n_past + i0, last = first + rows - 1;  // positions of the block's rows
   const int64_t win = a.window;
 
+  // Lanes the vectors touch: rows rounded up to whole vectors (a decode row fills one vector, not a whole block).
+  const int64_t lanes = (rows + V::L - 1) / V::L * V::L;
   // qt[c, r] = scale q[r, c]; rows past the block's end are 0 (computed, never written out).
   for (int64_t c = 0; c < d; c++)
-    for (int64_t r = 0; r < kAttnBq; r++)
+    for (int64_t r = 0; r < lanes; r++)
       w.q[c * kAttnBq + r] = r < rows ? a.q[(i0 + r) * qs + int64_t(h) * d + c] * a.scale : 0.f;
-  for (int64_t r = 0; r < kAttnBq; r++) {
+  for (int64_t r = 0; r < lanes; r++) {
     for (int64_t c = 0; c < dp; c++) w.acc[r * dp + c] = 0.f;
     w.m[r] = -INFINITY;
     w.l[r] = 0.f;
   }
+  // A head dim of whole vectors reads the values in place; another is copied, zero-padded, per tile.
+  const bool v_in_place = dp == d;
   const int64_t kstart = win ? tmax(0, first - win + 1) : 0;
   for (int64_t t0 = kstart / kAttnBk * kAttnBk; t0 <= last; t0 += kAttnBk) {
     // Rows that see some key of this tile: pos >= t0 and (window) pos - win + 1 <= t0 + kAttnBk - 1.
@@ -186,8 +192,21 @@ void attention_block(const SoftmaxAttnArgs& a, int h, int64_t blk, const Softmax
     const int64_t v0 = ra / V::L, v1 = (rb + V::L - 1) / V::L;  // the lane vectors holding rows [ra, rb)
     const float* kb = a.k + t0 * ks + int64_t(kvh) * d;
     const float* vb = a.v + t0 * ks + int64_t(kvh) * d;
-    for (int64_t j = 0; j < jv; j++)
-      for (int64_t c = 0; c < dp; c++) w.vp[j * dp + c] = c < d ? vb[j * ks + c] : 0.f;
+    // The head's keys and values are rows of d floats at a stride of Hkv*d: ask for the next tile's while this
+    // one computes, or a decode row (little arithmetic per byte) waits on each row in turn.
+    for (int64_t j = kAttnBk; j < tmin(2 * kAttnBk, last + 1 - t0); j++)
+      for (int64_t c = 0; c < d; c += 16) {
+        __builtin_prefetch(kb + j * ks + c, 0, 2);
+        __builtin_prefetch(vb + j * ks + c, 0, 2);
+      }
+    const float* vp = vb;
+    int64_t vs = ks;
+    if (!v_in_place) {
+      for (int64_t j = 0; j < jv; j++)
+        for (int64_t c = 0; c < dp; c++) w.vp[j * dp + c] = c < d ? vb[j * ks + c] : 0.f;
+      vp = w.vp;
+      vs = dp;
+    }
 
     scores<V>(w.q, kb, ks, d, jv, v0, v1, w.s);
     // Key t0 + j is seen by rows [t0 + j - first, t0 + j + win - 1 - first]: -inf for the others in the vectors.
@@ -199,7 +218,7 @@ void attention_block(const SoftmaxAttnArgs& a, int h, int64_t blk, const Softmax
       for (int64_t r = tmax(hi, v0 * V::L); r < v1 * V::L; r++) sj[r] = -INFINITY;
     }
     for (int64_t v = v0; v < v1; v++) softmax_step<V>(w.s, jv, v * V::L, w.m, w.l, w.alpha);
-    pv<V>(w.s, w.alpha, w.vp, jv, dp, w.acc, ra, rb);
+    pv<V>(w.s, w.alpha, vp, vs, jv, dp, w.acc, ra, rb);
   }
   for (int64_t r = 0; r < rows; r++) {
     float* o = a.out + (i0 + r) * qs + int64_t(h) * d;

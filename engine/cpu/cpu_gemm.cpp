@@ -42,8 +42,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/parallel_errors.h"
+#include "engine/cpu/cpu_gemv.h"
 
 namespace supra::cpu {
 
@@ -110,7 +112,81 @@ std::mutex g_mutex;
 struct Layout {
   memory::desc w;
   bool brgemm = false;  // oneDNN picked brgemm for it (else every call is padded to kPadRows rows)
+  // The layout and kernel cpu_gemv.h reproduces bitwise: M = 1 runs there, with no oneDNN call.
+  bool gemv = false;
+  int64_t block_stride = 0;  // elements between 64-column blocks of a panel
+  int64_t kblock = 0;        // brgemm's K blocking for this K, found by probe_kblock
 };
+
+// Whether oneDNN chose exactly what cpu_gemv.h reads and reproduces: brgemm at avx512_core (f32) or
+// avx512_core_bf16 (bf16, vdpbf16ps) on "BA16a64b" / "BA16a64b2a", [K, cols] blocks of 16 (32) k by 64 columns.
+// Anything else (another ISA, AMX, a new oneDNN with another layout) keeps M = 1 on oneDNN.
+bool gemv_reproduces(const dnnl::matmul::primitive_desc& pd, DType compute, int64_t K) {
+  const bool bf16 = compute == DType::BF16;
+  if (cpu_isa_supported() != CpuIsa::Avx512 || (bf16 && !cpu_features().avx512_bf16)) return false;
+  if (std::string(pd.impl_info_str()) != (bf16 ? "brg:avx512_core_bf16" : "brg:avx512_core")) return false;
+  const memory::desc w = pd.weights_desc();
+  if (w.data.format_kind != dnnl_blocked || w.data.ndims != 2) return false;
+  const auto& b = w.data.format_desc.blocking;
+  const int64_t kb = bf16 ? 32 : 16, kp = (K + kb - 1) / kb * kb;
+  if (b.inner_nblks != (bf16 ? 3 : 2) || b.inner_blks[0] != 16 || b.inner_idxs[0] != 0 || b.inner_blks[1] != 64 ||
+      b.inner_idxs[1] != 1 || (bf16 && (b.inner_blks[2] != 2 || b.inner_idxs[2] != 0)))
+    return false;
+  return b.strides[0] == kb * 64 && b.strides[1] == kp * 64;
+}
+
+// brgemm's K block for this shape: the candidate whose cpu_gemv.h sums give oneDNN's bits on every column of a few
+// random rows; 0 if none does (M = 1 then stays on oneDNN). Run once per layout (a few ms).
+int64_t probe_kblock(const dnnl::matmul::primitive_desc& pd, int64_t K, int64_t cols, DType compute) {
+  const bool bf16 = compute == DType::BF16;
+  const int64_t rows = pd.src_desc().dims()[0], probe_rows = std::min<int64_t>(rows, 4);
+  uint64_t state = 0x9E3779B97F4A7C15ull;
+  auto next = [&] {  // uniform in [-1, 1): any values with varied exponents do
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return float(int64_t(state >> 40) - (int64_t(1) << 23)) / float(1 << 23);
+  };
+  std::vector<float> xf(size_t(rows * K)), wf(size_t(K * cols)), y(size_t(rows * cols)), mine(static_cast<size_t>(cols));
+  for (float& v : xf) v = next();
+  for (float& v : wf) v = next();
+  std::vector<uint16_t> xb(xf.size()), wb(wf.size());
+  if (bf16) {
+    convert_from_f32(DType::BF16, xf.data(), xb.data(), xf.size());
+    convert_from_f32(DType::BF16, wf.data(), wb.data(), wf.size());
+  }
+  void* xp = bf16 ? static_cast<void*>(xb.data()) : xf.data();
+  void* wp = bf16 ? static_cast<void*>(wb.data()) : wf.data();
+  dnnl::stream st(cpu_engine());
+  memory wpacked(pd.weights_desc(), cpu_engine());
+  memory wuser({{K, cols}, dt_of(compute), Tag::ab}, cpu_engine(), wp);
+  dnnl::reorder(wuser, wpacked).execute(st, wuser, wpacked);
+  std::vector<char> scratch(std::max<size_t>(pd.scratchpad_desc().get_size(), 1));
+  memory src(pd.src_desc(), cpu_engine(), xp), dst(pd.dst_desc(), cpu_engine(), y.data()),
+      sp(pd.scratchpad_desc(), cpu_engine(), scratch.data());
+  as_one_thread([&] {
+    dnnl::matmul(pd).execute(st, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wpacked}, {DNNL_ARG_DST, dst},
+                                  {DNNL_ARG_SCRATCHPAD, sp}});
+    st.wait();
+    return 0;
+  });
+  const int64_t bstride = pd.weights_desc().data.format_desc.blocking.strides[1];
+  std::vector<int64_t> candidates = {K};
+  for (int64_t c = 4096; c >= 32; c /= 2)
+    if (c < K) candidates.push_back(c);
+  for (int64_t kb : candidates) {
+    bool same = true;
+    for (int64_t r = 0; r < probe_rows && same; r++) {
+      if (bf16)
+        gemv_panel_bf16_avx512(xb.data() + r * K, K, kb, static_cast<const uint16_t*>(wpacked.get_data_handle()),
+                               bstride, cols, nullptr, mine.data());
+      else
+        gemv_panel_f32_avx512(xf.data() + r * K, K, kb, static_cast<const float*>(wpacked.get_data_handle()),
+                              bstride, cols, nullptr, mine.data());
+      same = std::memcmp(mine.data(), y.data() + r * cols, size_t(cols) * sizeof(float)) == 0;
+    }
+    if (same) return kb;
+  }
+  return 0;
+}
 auto& g_layouts = *new std::map<std::tuple<int64_t, int64_t, int>, Layout>;
 auto& g_prims = *new std::map<std::tuple<int64_t, int64_t, int64_t, int>, std::unique_ptr<Prim>>;
 
@@ -136,7 +212,9 @@ Layout layout_locked(int64_t K, int64_t cols, DType compute) {
   if (it != g_layouts.end()) return it->second;
   const memory::desc any({K, cols}, dt_of(compute), Tag::any);
   const auto pd = make_pd(kRowBlock, K, cols, compute, any);
-  const Layout l{pd.weights_desc(), std::string(pd.impl_info_str()).rfind("brg", 0) == 0};
+  const int64_t kblock = gemv_reproduces(pd, compute, K) ? probe_kblock(pd, K, cols, compute) : 0;
+  const Layout l{pd.weights_desc(), std::string(pd.impl_info_str()).rfind("brg", 0) == 0, kblock > 0,
+                 kblock > 0 ? int64_t(pd.weights_desc().data.format_desc.blocking.strides[1]) : 0, kblock};
   static bool warned = false;
   if (!l.brgemm && !warned) {
     warned = true;
@@ -209,10 +287,13 @@ struct PackedWeight {
   DType compute = DType::F32;
   std::vector<int64_t> parts;  // widths of the stacked weights (one output tensor each); they sum to out
   bool pad = false;            // no brgemm: every call has exactly kPadRows rows (the last block zero-padded)
+  bool gemv = false;           // M = 1 through cpu_gemv.h (every panel's layout allows it)
   struct Panel {
     int part = 0;
     int64_t col0 = 0, cols = 0;  // columns col0..col0+cols of its part
     memory w;                    // [in, cols] in oneDNN's packed layout, owning its buffer
+    const void* data = nullptr;  // w's buffer
+    int64_t block_stride = 0, kblock = 0;  // for cpu_gemv.h
     // The primitive for a block of r rows (1..kRowBlock), found once.
     mutable std::array<std::atomic<const Prim*>, kRowBlock + 1> prim{};
   };
@@ -251,6 +332,7 @@ std::shared_ptr<const PackedWeight> pack_weight(const Tensor& w, DType compute, 
   std::vector<float> f32;
   std::vector<uint16_t> b16;
   dnnl::stream s(cpu_engine());
+  p->gemv = true;
   int64_t row0 = 0;  // first row of W of the current part
   for (size_t part = 0; part < p->parts.size(); part++) {
     for (int64_t c0 = 0; c0 < p->parts[part]; c0 += kPanel) {
@@ -269,18 +351,21 @@ std::shared_ptr<const PackedWeight> pack_weight(const Tensor& w, DType compute, 
           plain = b16.data();
         }
       }
-      memory::desc wmd;
+      Layout l;
       {
         std::lock_guard<std::mutex> lock(g_mutex);
-        const Layout l = layout_locked(K, cols, compute);
-        wmd = l.w;
-        p->pad = !l.brgemm;
+        l = layout_locked(K, cols, compute);
       }
+      p->pad = !l.brgemm;
+      p->gemv = p->gemv && l.gemv;
       auto panel = std::make_unique<PackedWeight::Panel>();
       panel->part = int(part);
       panel->col0 = c0;
       panel->cols = cols;
-      panel->w = memory(wmd, cpu_engine());
+      panel->w = memory(l.w, cpu_engine());
+      panel->data = panel->w.get_data_handle();
+      panel->block_stride = l.block_stride;
+      panel->kblock = l.kblock;
       memory user({{K, cols}, dt_of(compute), Tag::ba}, cpu_engine(), plain);
       dnnl::reorder(user, panel->w).execute(s, user, panel->w);
       s.wait();
@@ -312,9 +397,30 @@ void packed_matmul(const float* x, int64_t n, const PackedWeight& w, std::span<f
       for (int64_t i = 0; i < K; i++) d[r * K + i] = f32_to_bf16(x[r * K + i]);
     xin = d;
   }
+  const int64_t n_panels = int64_t(w.panels.size());
+  if (n == 1 && w.gemv && cpu_isa() == CpuIsa::Avx512) {
+    // Decode: one row, no oneDNN call (cpu_gemv.h); the same panels per thread as below.
+#pragma omp parallel for schedule(static) if (n_panels > 1)
+    for (int64_t t = 0; t < n_panels; t++) {
+      const PackedWeight::Panel& panel = *w.panels[size_t(t)];
+      float* y = ys[size_t(panel.part)] + panel.col0;
+      const float* b = nullptr;
+      if (bias) {
+        b = bias + panel.col0;
+        for (int i = 0; i < panel.part; i++) b += w.parts[size_t(i)];
+      }
+      if (w.compute == DType::BF16)
+        gemv_panel_bf16_avx512(static_cast<const uint16_t*>(xin), K, panel.kblock,
+                               static_cast<const uint16_t*>(panel.data), panel.block_stride, panel.cols, b, y);
+      else
+        gemv_panel_f32_avx512(x, K, panel.kblock, static_cast<const float*>(panel.data), panel.block_stride,
+                              panel.cols, b, y);
+    }
+    return;
+  }
   const size_t esz = w.compute == DType::BF16 ? 2 : 4;
   const int64_t block = w.pad ? kPadRows : kRowBlock;
-  const int64_t n_blocks = (n + block - 1) / block, n_panels = int64_t(w.panels.size());
+  const int64_t n_blocks = (n + block - 1) / block;
   const int64_t tasks = n_blocks * n_panels;
   ParallelErrors errors;
   // Panel-major: a thread's consecutive tasks share a panel, which stays in its cache.

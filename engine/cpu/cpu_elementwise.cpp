@@ -22,13 +22,20 @@ void rmsnorm(const float* x, const float* w, int64_t n, int64_t dim, float eps, 
 
 void rope(float* x, const int32_t* pos, int64_t n, int heads, int d, float theta, RopePairing pairing) {
   const int half = d / 2;
-  const std::vector<float> inv_freq = rope_inv_freq(theta, d);
-  ParallelErrors errors;  // the cos/sin rows' allocation may throw
+  // Per-thread tables that only grow: a decode step allocates nothing.
+  thread_local std::vector<float> inv_freq;
+  if (inv_freq.size() < size_t(half)) inv_freq.resize(size_t(half));
+  rope_inv_freq(theta, d, inv_freq.data());
+  const float* inv = inv_freq.data();
+  ParallelErrors errors;  // a thread's first cos/sin rows may throw
 #pragma omp parallel for schedule(static) if (n * heads * d > 65536)
   for (int64_t t = 0; t < n; t++) errors.guard([&] {
-    std::vector<float> c(half), s(half);
+    thread_local std::vector<float> cs;
+    if (cs.size() < size_t(2 * half)) cs.resize(size_t(2 * half));
+    float* c = cs.data();
+    float* s = c + half;
     for (int i = 0; i < half; i++) {
-      const float a = float(pos[t]) * inv_freq[i];
+      const float a = float(pos[t]) * inv[i];
       c[i] = std::cos(a);
       s[i] = std::sin(a);
     }

@@ -2,10 +2,27 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 
 #include "core/error.h"
 
 namespace supra {
+
+void Shape::assign(const int64_t* d, size_t n) {
+  if (n > kMaxDims) fail("a tensor of {} dimensions; at most {} are supported", n, kMaxDims);
+  for (size_t i = 0; i < n; i++) d_[i] = d[i];
+  n_ = n;
+}
+
+int64_t Shape::at(size_t i) const {
+  if (i >= n_) throw std::out_of_range("Shape::at: dimension " + std::to_string(i) + " of " + std::to_string(n_));
+  return d_[i];
+}
+
+void Shape::push_back(int64_t v) {
+  if (n_ == kMaxDims) fail("a tensor of more than {} dimensions is not supported", kMaxDims);
+  d_[n_++] = v;
+}
 
 Tensor Tensor::slice_rows(int64_t begin, int64_t end) const {
   if (begin < 0 || end < begin || end > rows())

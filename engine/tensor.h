@@ -13,9 +13,43 @@ namespace supra {
 
 enum class Device { CPU, CUDA };
 
+// A tensor's dimensions, held inline: views (slice_rows, reshaped) are made on every forward call, and a decode
+// step must not allocate. Reads like a std::vector<int64_t> and converts to and from one.
+class Shape {
+ public:
+  static constexpr size_t kMaxDims = 8;
+  Shape() = default;
+  Shape(std::initializer_list<int64_t> dims) { assign(dims.begin(), dims.size()); }
+  Shape(const std::vector<int64_t>& dims) { assign(dims.data(), dims.size()); }  // NOLINT: implicit on purpose
+  operator std::vector<int64_t>() const { return std::vector<int64_t>(begin(), end()); }  // NOLINT
+
+  size_t size() const { return n_; }
+  bool empty() const { return n_ == 0; }
+  int64_t& operator[](size_t i) { return d_[i]; }
+  int64_t operator[](size_t i) const { return d_[i]; }
+  int64_t at(size_t i) const;  // throws std::out_of_range past the end, as std::vector does
+  int64_t back() const { return d_[n_ - 1]; }
+  void push_back(int64_t v);  // fails beyond kMaxDims dimensions
+  const int64_t* begin() const { return d_; }
+  const int64_t* end() const { return d_ + n_; }
+  int64_t* begin() { return d_; }
+  int64_t* end() { return d_ + n_; }
+  friend bool operator==(const Shape& a, const Shape& b) {
+    if (a.n_ != b.n_) return false;
+    for (size_t i = 0; i < a.n_; i++)
+      if (a.d_[i] != b.d_[i]) return false;
+    return true;
+  }
+
+ private:
+  void assign(const int64_t* d, size_t n);
+  int64_t d_[kMaxDims] = {};
+  size_t n_ = 0;
+};
+
 struct Tensor {
   DType dtype = DType::F32;
-  std::vector<int64_t> shape;
+  Shape shape;
   void* data = nullptr;
   Device device = Device::CPU;
   std::shared_ptr<void> owner;  // mmap region, host buffer or device buffer

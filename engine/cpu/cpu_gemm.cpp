@@ -17,6 +17,10 @@
 //    f32 and bf16, fused and not, and whole forwards alone vs batched). The partition is independent of the
 //    thread count too. A column's panel width does change its bits (~1e-7 relative): a fused weight's panels start
 //    at each part's first column, so fused and unfused agree bitwise only where the parts are multiples of kPanel.
+//  - One row (decode) runs cpu_gemv.h on the same packed panels instead: a oneDNN call per panel costs microseconds
+//    and allocates (its argument map), and decode makes ~60 per layer. That kernel reproduces brgemm's sums bit for
+//    bit, K blocking included, which is probed per layout (probe_kblock); where it cannot (another ISA or layout),
+//    one row stays on oneDNN. Measured (85M model, 2 threads): decode 47.8 -> 64-71 tok/s f32, 56 -> 80-128 bf16.
 // Without AVX-512 (oneDNN 2.6's brgemm needs it) oneDNN picks gemm:jit, whose rows do depend on M (measured with
 // ONEDNN_MAX_CPU_ISA=AVX2): there every call is made with exactly kPadRows rows, the last block zero-padded
 // (up to kPadRows-1 wasted rows per call). Measured so: bitwise invariant at K=768 but not at K=2048 (about a
@@ -299,6 +303,14 @@ struct PackedWeight {
   };
   std::vector<std::unique_ptr<Panel>> panels;
 
+  // The bias of a panel's columns (the stacked weight's bias: parts before the panel's come first); null: none.
+  const float* panel_bias(const Panel& p, const float* bias) const {
+    if (!bias) return nullptr;
+    const float* b = bias + p.col0;
+    for (int i = 0; i < p.part; i++) b += parts[size_t(i)];
+    return b;
+  }
+
   const Prim& prim(const Panel& p, int64_t rows) const {
     const Prim* q = p.prim[size_t(rows)].load(std::memory_order_acquire);
     if (!q) {
@@ -376,6 +388,7 @@ std::shared_ptr<const PackedWeight> pack_weight(const Tensor& w, DType compute, 
   return p;
 }
 
+bool packed_one_row_kernel(const PackedWeight& w) { return w.gemv && cpu_isa() == CpuIsa::Avx512; }
 int64_t packed_out(const PackedWeight& w) { return w.out; }
 int64_t packed_in(const PackedWeight& w) { return w.in; }
 DType packed_compute(const PackedWeight& w) { return w.compute; }
@@ -398,17 +411,13 @@ void packed_matmul(const float* x, int64_t n, const PackedWeight& w, std::span<f
     xin = d;
   }
   const int64_t n_panels = int64_t(w.panels.size());
-  if (n == 1 && w.gemv && cpu_isa() == CpuIsa::Avx512) {
+  if (n == 1 && packed_one_row_kernel(w)) {
     // Decode: one row, no oneDNN call (cpu_gemv.h); the same panels per thread as below.
 #pragma omp parallel for schedule(static) if (n_panels > 1)
     for (int64_t t = 0; t < n_panels; t++) {
       const PackedWeight::Panel& panel = *w.panels[size_t(t)];
       float* y = ys[size_t(panel.part)] + panel.col0;
-      const float* b = nullptr;
-      if (bias) {
-        b = bias + panel.col0;
-        for (int i = 0; i < panel.part; i++) b += w.parts[size_t(i)];
-      }
+      const float* b = w.panel_bias(panel, bias);
       if (w.compute == DType::BF16)
         gemv_panel_bf16_avx512(static_cast<const uint16_t*>(xin), K, panel.kblock,
                                static_cast<const uint16_t*>(panel.data), panel.block_stride, panel.cols, b, y);
@@ -442,11 +451,7 @@ void packed_matmul(const float* x, int64_t n, const PackedWeight& w, std::span<f
       float* tile = ts.tile.data();
       run(w.prim(panel, w.pad ? block : rows), src_rows, panel.w, tile);
       float* yt = ys[size_t(panel.part)] + r0 * ldy + panel.col0;
-      const float* b = nullptr;
-      if (bias) {
-        b = bias + panel.col0;  // the bias of the stacked weight: parts before this one come first
-        for (int i = 0; i < panel.part; i++) b += w.parts[size_t(i)];
-      }
+      const float* b = w.panel_bias(panel, bias);
       for (int64_t r = 0; r < rows; r++) {
         const float* src = tile + r * panel.cols;
         float* dst = yt + r * ldy;

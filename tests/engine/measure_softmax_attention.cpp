@@ -2,8 +2,8 @@
 // over one layer's prefill, in micro-batches as the model runs it, at each ISA level this processor has. It counts
 // the calling thread's CPU time as well as wall time, so a figure taken on a shared machine still means something.
 //
-//   SUPRA_MEASURE_CTX=16384 SUPRA_MEASURE_HEADS=12 SUPRA_MEASURE_HEAD_DIM=64 OMP_NUM_THREADS=1 \
-//     build/tests/supra_tests_engine "measure: softmax attention prefill"
+//   SUPRA_MEASURE_CTX=16384 SUPRA_MEASURE_HEADS=12 SUPRA_MEASURE_HEAD_DIM=64 OMP_NUM_THREADS=1
+//     build/tests/supra_tests_engine "measure: softmax attention prefill"   (one command line)
 //
 // One line per ISA: "measure-attn: isa ctx heads head_dim ubatch wall_s thread_cpu_s GFLOP/s(wall) GFLOP/s(cpu)",
 // FLOPs = 4 d per (query, visible key, head) (scores and P.V).

@@ -23,7 +23,7 @@ using namespace supra::test;
 
 namespace {
 
-struct Shape {
+struct AttnShape {
   int H, Hkv, d;
   int64_t n_past, n;
   std::optional<int> window;
@@ -31,7 +31,7 @@ struct Shape {
 
 // GQA and MHA; head dims 64, 128, 80 (a part panel at AVX-512), 20 and 5 (odd, below one vector); prefill from 0,
 // chunks after a prefix, decode (n = 1); windows; lengths off the block (128) and tile (64) sizes.
-const Shape kShapes[] = {
+const AttnShape kShapes[] = {
     {4, 2, 64, 0, 200, std::nullopt}, {2, 2, 128, 70, 131, std::nullopt}, {3, 1, 5, 0, 150, 37},
     {4, 2, 64, 300, 1, 100},          {2, 1, 20, 129, 65, 64},            {2, 2, 80, 5, 70, std::nullopt},
     {4, 4, 64, 0, 1, std::nullopt},   {2, 1, 64, 190, 300, 129},
@@ -41,7 +41,7 @@ struct Inputs {
   std::vector<float> q, k, v;
 };
 
-Inputs random_inputs(const Shape& s, uint64_t seed) {
+Inputs random_inputs(const AttnShape& s, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> nd(0.f, 1.f);
   Inputs in;
@@ -55,7 +55,7 @@ Inputs random_inputs(const Shape& s, uint64_t seed) {
   return in;
 }
 
-std::vector<float> run(const Shape& s, const Inputs& in) {
+std::vector<float> run(const AttnShape& s, const Inputs& in) {
   std::vector<float> out(in.q.size(), -1.f);
   cpu::attention(in.q.data(), in.k.data(), in.v.data(), s.n, s.n_past, s.H, s.Hkv, s.d, s.window, out.data());
   return out;
@@ -67,7 +67,7 @@ std::vector<float> run(const Shape& s, const Inputs& in) {
 //   once more (|s_j - m| <= 2 S); exp within kAttnExpUlps ulp; each of the nt tiles rescales acc and l once by the
 //   same alpha (its own error cancels in acc / l, one rounding each remains); a p_j error moves numerator and
 //   denominator alike, so twice; the sums over nk keys of l and of p v: gamma_nk each; the final division: u.
-double worst_error_over_bound(const Shape& s, const Inputs& in, const std::vector<float>& got) {
+double worst_error_over_bound(const AttnShape& s, const Inputs& in, const std::vector<float>& got) {
   const double u = kUnitF32, scale = 1.0 / std::sqrt(double(s.d));
   const int64_t qs = int64_t(s.H) * s.d, ks = int64_t(s.Hkv) * s.d;
   double worst = 0;
@@ -116,7 +116,7 @@ double worst_error_over_bound(const Shape& s, const Inputs& in, const std::vecto
   return worst;
 }
 
-std::string describe(CpuIsa isa, const Shape& s) {
+std::string describe(CpuIsa isa, const AttnShape& s) {
   return "isa " + std::string(cpu_isa_name(isa)) + " H=" + std::to_string(s.H) + " Hkv=" + std::to_string(s.Hkv) +
          " d=" + std::to_string(s.d) + " n_past=" + std::to_string(s.n_past) + " n=" + std::to_string(s.n) +
          " window=" + std::to_string(s.window ? *s.window : 0);
@@ -129,7 +129,7 @@ TEST_CASE("softmax attention at every ISA level matches a double reference withi
   for (CpuIsa isa : isas_here()) {
     IsaCap cap(isa);
     for (size_t si = 0; si < std::size(kShapes); si++) {
-      const Shape& s = kShapes[si];
+      const AttnShape& s = kShapes[si];
       INFO(describe(isa, s));
       const Inputs in = random_inputs(s, 100 + si);
       const std::vector<float> out = run(s, in);
@@ -143,7 +143,7 @@ TEST_CASE("softmax attention: a query row's output is bitwise the same whatever 
   for (CpuIsa isa : isas_here()) {
     IsaCap cap(isa);
     for (size_t si = 0; si < std::size(kShapes); si++) {
-      const Shape& s = kShapes[si];
+      const AttnShape& s = kShapes[si];
       INFO(describe(isa, s));
       const Inputs in = random_inputs(s, 200 + si);
       const std::vector<float> whole = run(s, in);

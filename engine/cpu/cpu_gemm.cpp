@@ -35,7 +35,10 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <omp.h>
 
+#include <sys/mman.h>
+
 #include <array>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <atomic>
@@ -295,13 +298,14 @@ struct PackedWeight {
   struct Panel {
     int part = 0;
     int64_t col0 = 0, cols = 0;  // columns col0..col0+cols of its part
-    memory w;                    // [in, cols] in oneDNN's packed layout, owning its buffer
+    memory w;                    // [in, cols] in oneDNN's packed layout, in `storage`
     const void* data = nullptr;  // w's buffer
     int64_t block_stride = 0, kblock = 0;  // for cpu_gemv.h
     // The primitive for a block of r rows (1..kRowBlock), found once.
     mutable std::array<std::atomic<const Prim*>, kRowBlock + 1> prim{};
   };
   std::vector<std::unique_ptr<Panel>> panels;
+  std::unique_ptr<void, decltype(&std::free)> storage{nullptr, &std::free};  // every panel's packed weights
 
   // The bias of a panel's columns (the stacked weight's bias: parts before the panel's come first); null: none.
   const float* panel_bias(const Panel& p, const float* bias) const {
@@ -341,49 +345,68 @@ std::shared_ptr<const PackedWeight> pack_weight(const Tensor& w, DType compute, 
   if (total != p->out) fail("pack_weight: parts sum to {}, the weight {} has {} rows", total, w.shape_str(), p->out);
   const int64_t K = p->in;
   const size_t esz = dtype_size(w.dtype);
+  // Every panel in one buffer, on huge pages where it is large: decode streams it all once per token, and 4 KiB
+  // pages cost TLB misses and stop the hardware prefetcher at every page.
+  struct PanelAt {
+    int part;
+    int64_t c0, cols, row0;
+    Layout l;
+    size_t offset;
+  };
+  std::vector<PanelAt> at;
+  size_t bytes = 0;
+  for (size_t part = 0, row0 = 0; part < p->parts.size(); row0 += size_t(p->parts[part]), part++)
+    for (int64_t c0 = 0; c0 < p->parts[part]; c0 += kPanel) {
+      const int64_t cols = std::min(kPanel, p->parts[part] - c0);
+      std::lock_guard<std::mutex> lock(g_mutex);
+      const Layout l = layout_locked(K, cols, compute);
+      at.push_back({int(part), c0, cols, int64_t(row0), l, bytes});
+      bytes += (l.w.get_size() + 63) / 64 * 64;
+    }
+  const size_t huge = size_t(2) << 20;
+  const size_t align = bytes >= huge ? huge : 64, alloc = std::max<size_t>((bytes + align - 1) / align * align, align);
+  p->storage.reset(std::aligned_alloc(align, alloc));
+  if (!p->storage) fail("pack_weight: out of memory packing a {} weight ({} MiB)", w.shape_str(), alloc >> 20);
+#ifdef MADV_HUGEPAGE
+  if (align == huge) madvise(p->storage.get(), alloc, MADV_HUGEPAGE);  // advice: without it, 4 KiB pages
+#endif
+  std::memset(p->storage.get(), 0, bytes);  // the layouts' padding (K to 16 or 32, columns to 64) must read 0
   std::vector<float> f32;
   std::vector<uint16_t> b16;
   dnnl::stream s(cpu_engine());
   p->gemv = true;
-  int64_t row0 = 0;  // first row of W of the current part
-  for (size_t part = 0; part < p->parts.size(); part++) {
-    for (int64_t c0 = 0; c0 < p->parts[part]; c0 += kPanel) {
-      const int64_t cols = std::min(kPanel, p->parts[part] - c0);
-      // Rows of W for this panel ([cols, K] row-major, i.e. [K, cols] in "ba") in the compute dtype.
-      const void* src = static_cast<const char*>(w.data) + size_t((row0 + c0) * K) * esz;
-      const size_t count = size_t(cols * K);
-      void* plain = const_cast<void*>(src);
-      if (w.dtype != compute) {
-        f32.resize(count);
-        convert_to_f32(w.dtype, src, f32.data(), count);
-        plain = f32.data();
-        if (compute == DType::BF16) {
-          b16.resize(count);
-          convert_from_f32(DType::BF16, f32.data(), b16.data(), count);
-          plain = b16.data();
-        }
+  for (const PanelAt& pa : at) {
+    const int64_t cols = pa.cols, c0 = pa.c0, row0 = pa.row0;
+    const Layout& l = pa.l;
+    // Rows of W for this panel ([cols, K] row-major, i.e. [K, cols] in "ba") in the compute dtype.
+    const void* src = static_cast<const char*>(w.data) + size_t((row0 + c0) * K) * esz;
+    const size_t count = size_t(cols * K);
+    void* plain = const_cast<void*>(src);
+    if (w.dtype != compute) {
+      f32.resize(count);
+      convert_to_f32(w.dtype, src, f32.data(), count);
+      plain = f32.data();
+      if (compute == DType::BF16) {
+        b16.resize(count);
+        convert_from_f32(DType::BF16, f32.data(), b16.data(), count);
+        plain = b16.data();
       }
-      Layout l;
-      {
-        std::lock_guard<std::mutex> lock(g_mutex);
-        l = layout_locked(K, cols, compute);
-      }
-      p->pad = !l.brgemm;
-      p->gemv = p->gemv && l.gemv;
-      auto panel = std::make_unique<PackedWeight::Panel>();
-      panel->part = int(part);
-      panel->col0 = c0;
-      panel->cols = cols;
-      panel->w = memory(l.w, cpu_engine());
-      panel->data = panel->w.get_data_handle();
-      panel->block_stride = l.block_stride;
-      panel->kblock = l.kblock;
-      memory user({{K, cols}, dt_of(compute), Tag::ba}, cpu_engine(), plain);
-      dnnl::reorder(user, panel->w).execute(s, user, panel->w);
-      s.wait();
-      p->panels.push_back(std::move(panel));
     }
-    row0 += p->parts[part];
+    p->pad = !l.brgemm;
+    p->gemv = p->gemv && l.gemv;
+    auto panel = std::make_unique<PackedWeight::Panel>();
+    panel->part = pa.part;
+    panel->col0 = c0;
+    panel->cols = cols;
+    char* buf = static_cast<char*>(p->storage.get()) + pa.offset;
+    panel->data = buf;
+    panel->w = memory(l.w, cpu_engine(), buf);
+    panel->block_stride = l.block_stride;
+    panel->kblock = l.kblock;
+    memory user({{K, cols}, dt_of(compute), Tag::ba}, cpu_engine(), plain);
+    dnnl::reorder(user, panel->w).execute(s, user, panel->w);
+    s.wait();
+    p->panels.push_back(std::move(panel));
   }
   return p;
 }

@@ -173,8 +173,9 @@ void register_bench(CLI::App& app) {
                   "'dim=768,hidden=2048,layers=12,heads=12,kv_heads=12,vocab=512'");
   cmd->add_option("--dtype", args->dtype, "weight dtype of --shape weights: f32, f16, bf16");
   cmd->add_option("--ctx", args->ctx, "context lengths, comma separated");
-  cmd->add_option("--modes", args->modes, "softmax, supra or both (SUPRA on a softmax checkpoint adds fresh "
-                                          "feature-map weights: fine for speed, meaningless for quality)");
+  cmd->add_option("--modes", args->modes,
+                  "softmax, supra or softmax,supra (SUPRA on a softmax checkpoint adds fresh feature-map weights: "
+                  "fine for speed, meaningless for quality)");
   cmd->add_option("--decode-tokens", args->decode_tokens, "decode steps timed per context")->check(CLI::PositiveNumber);
   cmd->add_option("--batch", args->batch,
                   "sequences decoded together; a list (1,16) decodes each batch size from one prefill");

@@ -22,6 +22,25 @@ struct Avx2 {
   static reg fmadd(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
   static reg max(reg a, reg b) { return _mm256_max_ps(a, b); }
   static reg eq_select(reg a, reg b, reg x, reg y) { return _mm256_blendv_ps(y, x, _mm256_cmp_ps(a, b, _CMP_EQ_OQ)); }
+  // r[i][j] becomes r[j][i] (8 x 8): pairs, then 64-bit pairs, then the two 128-bit lanes.
+  static void transpose(reg (&r)[L]) {
+    reg t[L];
+    for (int i = 0; i < L; i += 2) {
+      t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+      t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < L; i += 4) {
+      r[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+      r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+      r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+      r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; i++) {
+      t[i] = _mm256_permute2f128_ps(r[i], r[i + 4], 0x20);
+      t[i + 4] = _mm256_permute2f128_ps(r[i], r[i + 4], 0x31);
+    }
+    for (int i = 0; i < L; i++) r[i] = t[i];
+  }
   // exp(x) = 2^t e^r with t = round(x log2 e), r = x - t ln 2 (ln 2 split in two so r is exact to ~1 ulp), e^r by
   // its Taylor polynomial of degree 7 (truncation < 6e-9 relative on |r| <= ln2/2). Clamped to [-87, 88] so 2^t
   // stays a normal number; a NaN stays NaN (max/min return their second operand on NaN); exactly 0 at -inf.

@@ -23,6 +23,11 @@ struct Portable {
   static reg fmadd(reg a, reg b, reg c) { return a * b + c; }
   static reg max(reg a, reg b) { return a > b ? a : b; }
   static reg eq_select(reg a, reg b, reg x, reg y) { return a == b ? x : y; }
+  static void transpose(reg (&r)[L]) {
+    float m[L][L];
+    for (int i = 0; i < L; i++) __builtin_memcpy(m[i], &r[i], sizeof r[i]);
+    for (int i = 0; i < L; i++) r[i] = reg{m[0][i], m[1][i], m[2][i], m[3][i]};
+  }
   static reg exp(reg x);
 };
 

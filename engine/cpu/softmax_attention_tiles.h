@@ -18,7 +18,7 @@
 //
 // V provides: reg, L (lanes), kScoreCV/kPvCV (vectors per row in the score and P.V panels), zero, load, store,
 // set1, add, sub, mul, fmadd(a, b, c) = a*b + c, max, eq_select(a, b, x, y) = a == b ? x : y per lane, exp (over
-// arguments <= 0; exp(-inf) = 0 exactly).
+// arguments <= 0; exp(-inf) = 0 exactly), transpose(reg (&r)[L]) (an L x L block, in registers).
 #include <math.h>
 
 #include <cstdint>
@@ -135,6 +135,25 @@ inline void pv(const float* pt, const float* alpha, const float* vp, int64_t vs,
   for (; r < rb; r++) pv_rows<V, 1>(pt + r, alpha + r, vp, vs, jv, dp, acc + r * dp);
 }
 
+// One step of the online softmax from the old running max and the tile's max: the new max, the rescale factor a of
+// the old sum and accumulator, and what the scores subtract. Written once for softmax_step (rows in lanes) and
+// decode_row_tile (keys in lanes), so both compute every value by the same operations.
+template <class V>
+inline void online_max(typename V::reg m_old, typename V::reg mx, typename V::reg& m_new, typename V::reg& a,
+                       typename V::reg& m_sub) {
+  m_new = V::max(m_old, mx);
+  // exp(-inf) is 0 (a first tile); equal maxima give exactly 1, also when both are still -inf.
+  a = V::eq_select(m_old, m_new, V::set1(1.f), V::exp(V::sub(m_old, m_new)));
+  // A lane that has seen no key yet (m' = -inf) subtracts 0, not -inf: its p = exp(-inf) = 0, not NaN.
+  m_sub = V::eq_select(m_new, V::set1(-INFINITY), V::zero(), m_new);
+}
+
+// l' = a l + sum, as one place for both layouts.
+template <class V>
+inline typename V::reg rescaled_sum(typename V::reg a, typename V::reg l, typename V::reg sum) {
+  return V::add(V::mul(a, l), sum);
+}
+
 // The online-softmax step of L rows (lanes) at offset r0 over the tile's scores st[j, r0 ..] for j < jv (keys a
 // row does not see already -inf): st becomes p. A lane that sees no key of the tile keeps m, gets alpha = 1 and
 // p = 0, which leaves its l and acc bitwise as they were.
@@ -142,12 +161,8 @@ template <class V>
 inline void softmax_step(float* st, int64_t jv, int64_t r0, float* m, float* l, float* alpha) {
   typename V::reg mx = V::set1(-INFINITY);
   for (int64_t j = 0; j < jv; j++) mx = V::max(mx, V::load(st + j * kAttnBq + r0));
-  const typename V::reg m_old = V::load(m + r0);
-  const typename V::reg m_new = V::max(m_old, mx);
-  // exp(-inf) is 0 (a first tile); equal maxima give exactly 1, also when both are still -inf.
-  const typename V::reg a = V::eq_select(m_old, m_new, V::set1(1.f), V::exp(V::sub(m_old, m_new)));
-  // A lane that has seen no key yet (m' = -inf) subtracts 0, not -inf: its p = exp(-inf) = 0, not NaN.
-  const typename V::reg m_sub = V::eq_select(m_new, V::set1(-INFINITY), V::zero(), m_new);
+  typename V::reg m_new, a, m_sub;
+  online_max<V>(V::load(m + r0), mx, m_new, a, m_sub);
   typename V::reg sum = V::zero();
   for (int64_t j = 0; j < jv; j++) {
     const typename V::reg p = V::exp(V::sub(V::load(st + j * kAttnBq + r0), m_sub));
@@ -155,8 +170,62 @@ inline void softmax_step(float* st, int64_t jv, int64_t r0, float* m, float* l, 
     sum = V::add(sum, p);
   }
   V::store(m + r0, m_new);
-  V::store(l + r0, V::add(V::mul(a, V::load(l + r0)), sum));
+  V::store(l + r0, rescaled_sum<V>(a, V::load(l + r0), sum));
   V::store(alpha + r0, a);
+}
+
+// A block of one row (decode) against one key tile: scores, online softmax and p into st[j, 0], with the keys in the
+// lanes instead of the rows, so the vectors are full. Bitwise the same as scores + softmax_step for that row:
+// each score is the same FMA chain over c (on L x L blocks of K transposed in registers), exp and max act per
+// lane, the sum of p runs over j in the same order, and m, l and a go through online_max/rescaled_sum.
+// qt: the row's scaled q at stride kAttnBq; keys j < j_lo are outside the window; m, l, alpha: the row's.
+template <class V>
+inline void decode_row_tile(const float* qt, const float* k, int64_t ks, int d, int64_t jv, int64_t j_lo,
+                            float* st, float* m, float* l, float* alpha) {
+  constexpr int L = V::L;
+  float s[kAttnBk];  // kAttnBk is a multiple of every L
+  const int64_t groups = (jv + L - 1) / L;
+  for (int64_t g = 0; g < groups; g++) {
+    const int64_t j0 = g * L, nk = tmin(L, jv - j0);
+    typename V::reg acc = V::zero();
+    int c0 = 0;
+    for (; c0 + L <= d; c0 += L) {
+      typename V::reg r[L];
+#pragma GCC unroll 16
+      for (int i = 0; i < L; i++) r[i] = i < nk ? V::load(k + (j0 + i) * ks + c0) : V::zero();
+      V::transpose(r);
+#pragma GCC unroll 16
+      for (int c = 0; c < L; c++) acc = V::fmadd(r[c], V::set1(qt[(c0 + c) * kAttnBq]), acc);
+    }
+    for (; c0 < d; c0++) {  // a head dim that is not a multiple of L: the last columns one at a time
+      float col[L] = {};
+      for (int64_t i = 0; i < nk; i++) col[i] = k[(j0 + i) * ks + c0];
+      acc = V::fmadd(V::load(col), V::set1(qt[c0 * kAttnBq]), acc);
+    }
+    V::store(s + j0, acc);
+  }
+  for (int64_t j = 0; j < j_lo; j++) s[j] = -INFINITY;
+  for (int64_t j = jv; j < groups * L; j++) s[j] = -INFINITY;  // lanes past the tile's last key
+  typename V::reg mxv = V::set1(-INFINITY);
+  for (int64_t g = 0; g < groups; g++) mxv = V::max(mxv, V::load(s + g * L));
+  float lanes[L];
+  V::store(lanes, mxv);
+  float mx = -INFINITY;
+  for (int i = 0; i < L; i++) mx = lanes[i] > mx ? lanes[i] : mx;  // a max is exact in any order
+  typename V::reg m_new, a, m_sub;
+  online_max<V>(V::set1(m[0]), V::set1(mx), m_new, a, m_sub);
+  for (int64_t g = 0; g < groups; g++) V::store(s + g * L, V::exp(V::sub(V::load(s + g * L), m_sub)));
+  float sum = 0.f;
+  for (int64_t j = 0; j < jv; j++) {
+    sum += s[j];  // in order of j, as softmax_step's lane does
+    st[j * kAttnBq] = s[j];
+  }
+  V::store(lanes, m_new);
+  m[0] = lanes[0];
+  V::store(lanes, rescaled_sum<V>(a, V::set1(l[0]), V::set1(sum)));
+  l[0] = lanes[0];
+  V::store(lanes, a);
+  alpha[0] = lanes[0];
 }
 
 template <class V>
@@ -208,16 +277,21 @@ void attention_block(const SoftmaxAttnArgs& a, int h, int64_t blk, const Softmax
       vs = dp;
     }
 
-    scores<V>(w.q, kb, ks, d, jv, v0, v1, w.s);
-    // Key t0 + j is seen by rows [t0 + j - first, t0 + j + win - 1 - first]: -inf for the others in the vectors.
-    for (int64_t j = 0; j < jv; j++) {
-      const int64_t lo = tmax(v0 * V::L, t0 + j - first);
-      const int64_t hi = win ? tmin(v1 * V::L, t0 + j + win - first) : v1 * V::L;  // exclusive
-      float* sj = w.s + j * kAttnBq;
-      for (int64_t r = v0 * V::L; r < tmin(lo, v1 * V::L); r++) sj[r] = -INFINITY;
-      for (int64_t r = tmax(hi, v0 * V::L); r < v1 * V::L; r++) sj[r] = -INFINITY;
+    if (rows == 1) {
+      // Decode: the row sees keys [first - win + 1, first] of the tile (all jv of them without a window).
+      decode_row_tile<V>(w.q, kb, ks, d, jv, win ? tmax(0, first - win + 1 - t0) : 0, w.s, w.m, w.l, w.alpha);
+    } else {
+      scores<V>(w.q, kb, ks, d, jv, v0, v1, w.s);
+      // Key t0 + j is seen by rows [t0 + j - first, t0 + j + win - 1 - first]: -inf for the others in the vectors.
+      for (int64_t j = 0; j < jv; j++) {
+        const int64_t lo = tmax(v0 * V::L, t0 + j - first);
+        const int64_t hi = win ? tmin(v1 * V::L, t0 + j + win - first) : v1 * V::L;  // exclusive
+        float* sj = w.s + j * kAttnBq;
+        for (int64_t r = v0 * V::L; r < tmin(lo, v1 * V::L); r++) sj[r] = -INFINITY;
+        for (int64_t r = tmax(hi, v0 * V::L); r < v1 * V::L; r++) sj[r] = -INFINITY;
+      }
+      for (int64_t v = v0; v < v1; v++) softmax_step<V>(w.s, jv, v * V::L, w.m, w.l, w.alpha);
     }
-    for (int64_t v = v0; v < v1; v++) softmax_step<V>(w.s, jv, v * V::L, w.m, w.l, w.alpha);
     pv<V>(w.s, w.alpha, vp, vs, jv, dp, w.acc, ra, rb);
   }
   for (int64_t r = 0; r < rows; r++) {

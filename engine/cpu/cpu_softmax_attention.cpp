@@ -30,9 +30,12 @@ void attention(const float* q, const float* k, const float* v, int64_t n, int64_
                std::optional<int> window, float* out) {
   if (n <= 0) return;
   const SoftmaxAttnBlockFn kernel = block_kernel(cpu_isa());
+  // A GQA decode step runs a task per KV head: its query heads share each key tile read (group_heads).
+  const bool group = n == 1 && H > Hkv;
   const SoftmaxAttnArgs a{q, k, v, out, n, n_past, window ? int64_t(*window) : 0, H, Hkv, d,
-                          1.f / std::sqrt(float(d))};
+                          1.f / std::sqrt(float(d)), group};
   const int64_t n_blocks = (n + kAttnBq - 1) / kAttnBq;
+  const int tasks_h = group ? Hkv : H;
   const size_t scratch = size_t(attn_scratch_floats(d));
   // Threads only pay off with enough work; a tiny model's attention costs less than waking a team.
   const double work = double(H) * double(n) * double(window ? std::min<int64_t>(*window, n_past + n) : n_past + n) * d;
@@ -47,7 +50,7 @@ void attention(const float* q, const float* k, const float* v, int64_t n, int64_
     const bool ok = buf.size() >= scratch;
     const SoftmaxAttnScratch w = attn_scratch(buf.data(), d);
 #pragma omp for collapse(2) schedule(dynamic)
-    for (int h = 0; h < H; h++)
+    for (int h = 0; h < tasks_h; h++)
       for (int64_t blk = 0; blk < n_blocks; blk++)
         if (ok) kernel(a, h, blk, w);
   }

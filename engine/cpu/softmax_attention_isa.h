@@ -21,7 +21,8 @@ struct SoftmaxAttnArgs {
   float* out;              // [n, H*d]
   int64_t n, n_past, window;
   int H, Hkv, d;
-  float scale;  // 1/sqrt(d)
+  float scale;               // 1/sqrt(d)
+  bool group_heads = false;  // n = 1 and H > Hkv: a task is a KV head, its H/Hkv query heads the rows (blk = 0)
 };
 
 // One thread's working set for one (head, query block), all within L2:
@@ -47,7 +48,8 @@ inline SoftmaxAttnScratch attn_scratch(float* base, int d) {
   return w;
 }
 
-// Computes rows [blk*kAttnBq, min(n, (blk+1)*kAttnBq)) of head h into a.out.
+// Computes rows [blk*kAttnBq, min(n, (blk+1)*kAttnBq)) of head h into a.out; with a.group_heads, the one row of
+// every query head of KV head h.
 using SoftmaxAttnBlockFn = void (*)(const SoftmaxAttnArgs& a, int h, int64_t blk, const SoftmaxAttnScratch& w);
 void softmax_attention_block_portable(const SoftmaxAttnArgs& a, int h, int64_t blk, const SoftmaxAttnScratch& w);
 void softmax_attention_block_avx2(const SoftmaxAttnArgs& a, int h, int64_t blk, const SoftmaxAttnScratch& w);

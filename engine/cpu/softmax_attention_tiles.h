@@ -137,7 +137,7 @@ inline void pv(const float* pt, const float* alpha, const float* vp, int64_t vs,
 
 // One step of the online softmax from the old running max and the tile's max: the new max, the rescale factor a of
 // the old sum and accumulator, and what the scores subtract. Written once for softmax_step (rows in lanes) and
-// decode_row_tile (keys in lanes), so both compute every value by the same operations.
+// same_position_tile (keys in lanes), so both compute every value by the same operations.
 template <class V>
 inline void online_max(typename V::reg m_old, typename V::reg mx, typename V::reg& m_new, typename V::reg& a,
                        typename V::reg& m_sub) {
@@ -174,58 +174,81 @@ inline void softmax_step(float* st, int64_t jv, int64_t r0, float* m, float* l, 
   V::store(alpha + r0, a);
 }
 
-// A block of one row (decode) against one key tile: scores, online softmax and p into st[j, 0], with the keys in the
-// lanes instead of the rows, so the vectors are full. Bitwise the same as scores + softmax_step for that row:
-// each score is the same FMA chain over c (on L x L blocks of K transposed in registers), exp and max act per
-// lane, the sum of p runs over j in the same order, and m, l and a go through online_max/rescaled_sum.
-// qt: the row's scaled q at stride kAttnBq; keys j < j_lo are outside the window; m, l, alpha: the row's.
-template <class V>
-inline void decode_row_tile(const float* qt, const float* k, int64_t ks, int d, int64_t jv, int64_t j_lo,
-                            float* st, float* m, float* l, float* alpha) {
+// Scores of RC rows against keys [j0, j0 + L) with the keys in the lanes: s[r][j0 ..] = the same FMA chain over c
+// as score_panel's, on L x L blocks of K transposed in registers (one transpose serves all RC rows). nk keys exist.
+template <class V, int RC>
+inline void keys_in_lanes_scores(const float* qt, const float* k, int64_t ks, int d, int64_t j0, int64_t nk,
+                                 float (*s)[kAttnBk]) {
   constexpr int L = V::L;
-  float s[kAttnBk];  // kAttnBk is a multiple of every L
+  typename V::reg acc[RC];
+  for (int r = 0; r < RC; r++) acc[r] = V::zero();
+  int c0 = 0;
+  for (; c0 + L <= d; c0 += L) {
+    typename V::reg t[L];
+#pragma GCC unroll 16
+    for (int i = 0; i < L; i++) t[i] = i < nk ? V::load(k + (j0 + i) * ks + c0) : V::zero();
+    V::transpose(t);
+#pragma GCC unroll 16
+    for (int c = 0; c < L; c++)
+#pragma GCC unroll 4
+      for (int r = 0; r < RC; r++) acc[r] = V::fmadd(t[c], V::set1(qt[(c0 + c) * kAttnBq + r]), acc[r]);
+  }
+  for (; c0 < d; c0++) {  // a head dim that is not a multiple of L: the last columns one at a time
+    float col[L] = {};
+    for (int64_t i = 0; i < nk; i++) col[i] = k[(j0 + i) * ks + c0];
+    const typename V::reg kc = V::load(col);
+    for (int r = 0; r < RC; r++) acc[r] = V::fmadd(kc, V::set1(qt[c0 * kAttnBq + r]), acc[r]);
+  }
+  for (int r = 0; r < RC; r++) V::store(s[r] + j0, acc[r]);
+}
+
+// A block of `rows` rows that all sit at one position (a decode step: one row, or the query heads of a GQA group)
+// against one key tile: scores, online softmax and p into st[j, r], with the keys in the lanes instead of the rows,
+// so the vectors are full and each key tile is read once for the group. Bitwise the same as scores + softmax_step
+// for each row: each score is the same FMA chain over c, exp and max act per lane, the sum of p runs over j in the
+// same order, and m, l and a go through online_max/rescaled_sum. qt: the rows' scaled q at stride kAttnBq; keys
+// j < j_lo are outside the window; m, l, alpha: per row.
+template <class V>
+inline void same_position_tile(const float* qt, const float* k, int64_t ks, int d, int64_t jv, int64_t j_lo,
+                               int64_t rows, float* st, float* m, float* l, float* alpha) {
+  constexpr int L = V::L;
+  float s[4][kAttnBk];  // kAttnBk is a multiple of every L
   const int64_t groups = (jv + L - 1) / L;
-  for (int64_t g = 0; g < groups; g++) {
-    const int64_t j0 = g * L, nk = tmin(L, jv - j0);
-    typename V::reg acc = V::zero();
-    int c0 = 0;
-    for (; c0 + L <= d; c0 += L) {
-      typename V::reg r[L];
-#pragma GCC unroll 16
-      for (int i = 0; i < L; i++) r[i] = i < nk ? V::load(k + (j0 + i) * ks + c0) : V::zero();
-      V::transpose(r);
-#pragma GCC unroll 16
-      for (int c = 0; c < L; c++) acc = V::fmadd(r[c], V::set1(qt[(c0 + c) * kAttnBq]), acc);
+  for (int64_t r0 = 0; r0 < rows; r0 += 4) {
+    const int64_t rc = tmin(4, rows - r0);
+    for (int64_t g = 0; g < groups; g++) {
+      if (rc == 1)
+        keys_in_lanes_scores<V, 1>(qt + r0, k, ks, d, g * L, tmin(L, jv - g * L), s);
+      else  // rows past the block's end have q = 0 in qt: computed, never used
+        keys_in_lanes_scores<V, 4>(qt + r0, k, ks, d, g * L, tmin(L, jv - g * L), s);
     }
-    for (; c0 < d; c0++) {  // a head dim that is not a multiple of L: the last columns one at a time
-      float col[L] = {};
-      for (int64_t i = 0; i < nk; i++) col[i] = k[(j0 + i) * ks + c0];
-      acc = V::fmadd(V::load(col), V::set1(qt[c0 * kAttnBq]), acc);
+    for (int64_t i = 0; i < rc; i++) {
+      const int64_t r = r0 + i;
+      float* sr = s[i];
+      for (int64_t j = 0; j < j_lo; j++) sr[j] = -INFINITY;
+      for (int64_t j = jv; j < groups * L; j++) sr[j] = -INFINITY;  // lanes past the tile's last key
+      typename V::reg mxv = V::set1(-INFINITY);
+      for (int64_t g = 0; g < groups; g++) mxv = V::max(mxv, V::load(sr + g * L));
+      float lanes[L];
+      V::store(lanes, mxv);
+      float mx = -INFINITY;
+      for (int j = 0; j < L; j++) mx = lanes[j] > mx ? lanes[j] : mx;  // a max is exact in any order
+      typename V::reg m_new, a, m_sub;
+      online_max<V>(V::set1(m[r]), V::set1(mx), m_new, a, m_sub);
+      for (int64_t g = 0; g < groups; g++) V::store(sr + g * L, V::exp(V::sub(V::load(sr + g * L), m_sub)));
+      float sum = 0.f;
+      for (int64_t j = 0; j < jv; j++) {
+        sum += sr[j];  // in order of j, as softmax_step's lane does
+        st[j * kAttnBq + r] = sr[j];
+      }
+      V::store(lanes, m_new);
+      m[r] = lanes[0];
+      V::store(lanes, rescaled_sum<V>(a, V::set1(l[r]), V::set1(sum)));
+      l[r] = lanes[0];
+      V::store(lanes, a);
+      alpha[r] = lanes[0];
     }
-    V::store(s + j0, acc);
   }
-  for (int64_t j = 0; j < j_lo; j++) s[j] = -INFINITY;
-  for (int64_t j = jv; j < groups * L; j++) s[j] = -INFINITY;  // lanes past the tile's last key
-  typename V::reg mxv = V::set1(-INFINITY);
-  for (int64_t g = 0; g < groups; g++) mxv = V::max(mxv, V::load(s + g * L));
-  float lanes[L];
-  V::store(lanes, mxv);
-  float mx = -INFINITY;
-  for (int i = 0; i < L; i++) mx = lanes[i] > mx ? lanes[i] : mx;  // a max is exact in any order
-  typename V::reg m_new, a, m_sub;
-  online_max<V>(V::set1(m[0]), V::set1(mx), m_new, a, m_sub);
-  for (int64_t g = 0; g < groups; g++) V::store(s + g * L, V::exp(V::sub(V::load(s + g * L), m_sub)));
-  float sum = 0.f;
-  for (int64_t j = 0; j < jv; j++) {
-    sum += s[j];  // in order of j, as softmax_step's lane does
-    st[j * kAttnBq] = s[j];
-  }
-  V::store(lanes, m_new);
-  m[0] = lanes[0];
-  V::store(lanes, rescaled_sum<V>(a, V::set1(l[0]), V::set1(sum)));
-  l[0] = lanes[0];
-  V::store(lanes, a);
-  alpha[0] = lanes[0];
 }
 
 template <class V>
@@ -233,9 +256,15 @@ void attention_block(const SoftmaxAttnArgs& a, int h, int64_t blk, const Softmax
   const int d = a.d;
   const int64_t dp = attn_padded_dim(d);
   const int64_t qs = int64_t(a.H) * d, ks = int64_t(a.Hkv) * d;  // row strides
-  const int kvh = h / (a.H / a.Hkv);
-  const int64_t i0 = blk * kAttnBq, rows = tmin(kAttnBq, a.n - i0);
-  const int64_t first = a.n_past + i0, last = first + rows - 1;  // positions of the block's rows
+  // A GQA decode step (a.group_heads) makes the G query heads of KV head h the block's rows, all at one position:
+  // the key tiles are read once for the group. Otherwise the rows are positions of head h.
+  const int G = a.H / a.Hkv;
+  const bool group = a.group_heads;
+  const int kvh = group ? h : h / G;
+  const int64_t i0 = group ? 0 : blk * kAttnBq, rows = group ? G : tmin(kAttnBq, a.n - i0);
+  const int64_t first = a.n_past + i0, last = group ? first : first + rows - 1;  // positions of the block's rows
+  // Where row r's q is read and its output written.
+  auto row_at = [&](int64_t r) { return group ? (int64_t(kvh) * G + r) * d : (i0 + r) * qs + int64_t(h) * d; };
   const int64_t win = a.window;
 
   // Lanes the vectors touch: rows rounded up to whole vectors (a decode row fills one vector, not a whole block).
@@ -243,7 +272,7 @@ void attention_block(const SoftmaxAttnArgs& a, int h, int64_t blk, const Softmax
   // qt[c, r] = scale q[r, c]; rows past the block's end are 0 (computed, never written out).
   for (int64_t c = 0; c < d; c++)
     for (int64_t r = 0; r < lanes; r++)
-      w.q[c * kAttnBq + r] = r < rows ? a.q[(i0 + r) * qs + int64_t(h) * d + c] * a.scale : 0.f;
+      w.q[c * kAttnBq + r] = r < rows ? a.q[row_at(r) + c] * a.scale : 0.f;
   for (int64_t r = 0; r < lanes; r++) {
     for (int64_t c = 0; c < dp; c++) w.acc[r * dp + c] = 0.f;
     w.m[r] = -INFINITY;
@@ -254,8 +283,8 @@ void attention_block(const SoftmaxAttnArgs& a, int h, int64_t blk, const Softmax
   const int64_t kstart = win ? tmax(0, first - win + 1) : 0;
   for (int64_t t0 = kstart / kAttnBk * kAttnBk; t0 <= last; t0 += kAttnBk) {
     // Rows that see some key of this tile: pos >= t0 and (window) pos - win + 1 <= t0 + kAttnBk - 1.
-    const int64_t ra = tmax(0, t0 - first);
-    const int64_t rb = win ? tmin(rows, t0 + kAttnBk + win - 1 - first) : rows;
+    const int64_t ra = group ? 0 : tmax(0, t0 - first);
+    const int64_t rb = group ? rows : win ? tmin(rows, t0 + kAttnBk + win - 1 - first) : rows;
     if (ra >= rb) continue;
     const int64_t jv = tmin(kAttnBk, last + 1 - t0);  // keys of the tile that exist for this block
     const int64_t v0 = ra / V::L, v1 = (rb + V::L - 1) / V::L;  // the lane vectors holding rows [ra, rb)
@@ -277,9 +306,10 @@ void attention_block(const SoftmaxAttnArgs& a, int h, int64_t blk, const Softmax
       vs = dp;
     }
 
-    if (rows == 1) {
-      // Decode: the row sees keys [first - win + 1, first] of the tile (all jv of them without a window).
-      decode_row_tile<V>(w.q, kb, ks, d, jv, win ? tmax(0, first - win + 1 - t0) : 0, w.s, w.m, w.l, w.alpha);
+    if (rows == 1 || group) {
+      // Decode: the rows see keys [first - win + 1, first] of the tile (all jv of them without a window).
+      same_position_tile<V>(w.q, kb, ks, d, jv, win ? tmax(0, first - win + 1 - t0) : 0, rows, w.s, w.m, w.l,
+                            w.alpha);
     } else {
       scores<V>(w.q, kb, ks, d, jv, v0, v1, w.s);
       // Key t0 + j is seen by rows [t0 + j - first, t0 + j + win - 1 - first]: -inf for the others in the vectors.
@@ -295,7 +325,7 @@ void attention_block(const SoftmaxAttnArgs& a, int h, int64_t blk, const Softmax
     pv<V>(w.s, w.alpha, vp, vs, jv, dp, w.acc, ra, rb);
   }
   for (int64_t r = 0; r < rows; r++) {
-    float* o = a.out + (i0 + r) * qs + int64_t(h) * d;
+    float* o = a.out + row_at(r);
     for (int c = 0; c < d; c++) o[c] = w.acc[r * dp + c] / w.l[r];
   }
 }

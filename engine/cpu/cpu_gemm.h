@@ -30,8 +30,9 @@ bool gemm_batch_invariant();
 
 void packed_matmul(const float* x, int64_t n, const PackedWeight& w, std::span<float* const> ys, const float* bias);
 
-// Whether one-row calls (decode) on this weight run cpu_gemv.h: no oneDNN call and no allocation. True on AVX-512
-// with the oneDNN layouts and kernels that kernel reproduces bitwise; elsewhere one-row calls go through oneDNN.
-bool packed_one_row_kernel(const PackedWeight& w);
+// Whether calls of a few rows (decode, up to 16 sequences) on this weight run cpu_gemv.h: no oneDNN call and no
+// allocation. True on AVX-512 with the oneDNN layouts and kernels that kernel reproduces bitwise; elsewhere every
+// call goes through oneDNN.
+bool packed_decode_kernel(const PackedWeight& w);
 
 }  // namespace supra::cpu

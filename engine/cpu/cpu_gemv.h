@@ -1,5 +1,5 @@
 #pragma once
-// One row times a packed weight panel (decode, M = 1) with AVX-512, reading oneDNN's packed layout directly: no
+// One row (or a few) times a packed weight panel (decode) with AVX-512, reading oneDNN's packed layout directly: no
 // primitive call, no allocation. cpu_gemm.cpp uses it only where it gives the same bits as oneDNN's brgemm on
 // the same panel (an f32 or bf16 brgemm kernel at avx512_core(_bf16) with the layouts below), so a row computed
 // alone equals the same row computed among others (tests/engine/test_cpu_gemm.cpp checks rows bitwise).
@@ -21,5 +21,13 @@ void gemv_panel_f32_avx512(const float* x, int64_t K, int64_t kblock, const floa
 // x in bf16 (K values; an odd K's last pair is completed with 0, as the packed weight is); kblock even.
 void gemv_panel_bf16_avx512(const uint16_t* x, int64_t K, int64_t kblock, const uint16_t* w, int64_t block_stride,
                             int64_t cols, const float* bias, float* y);
+
+// A few rows (a batched decode step): y[r, 0 .. cols) for r < rows, x rows at stride ldx and y rows at stride ldy;
+// each weight vector loaded once serves up to 4 rows. Every row gets the same bits as from the one-row kernel.
+void gemv_rows_f32_avx512(const float* x, int64_t ldx, int64_t rows, int64_t K, int64_t kblock, const float* w,
+                          int64_t block_stride, int64_t cols, const float* bias, float* y, int64_t ldy);
+void gemv_rows_bf16_avx512(const uint16_t* x, int64_t ldx, int64_t rows, int64_t K, int64_t kblock,
+                           const uint16_t* w, int64_t block_stride, int64_t cols, const float* bias, float* y,
+                           int64_t ldy);
 
 }  // namespace supra::cpu

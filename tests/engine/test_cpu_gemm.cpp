@@ -68,7 +68,7 @@ bool same_bits(const float* a, const float* b, int64_t n) { return std::memcmp(a
 // width (a column's panel width changes oneDNN's blocking; measured: ~1e-7 relative).
 TEST_CASE("CPU GEMM rows are bitwise independent of the other rows, f32 and bf16, fused and not", "[cpu_gemm][invariance]") {
   if (skip_without_brgemm("batch invariance")) return;
-  const int64_t Ms[] = {1, 2, 3, 7, 16, 63, 64, 65, 200, 513};
+  const int64_t Ms[] = {1, 2, 3, 4, 5, 6, 7, 13, 16, 17, 63, 64, 65, 200, 513};  // every remainder of 4 up to 16
   // K as in the 85M shape's projections (768) and its down projection (2048); out spans several panels and a
   // narrow last one; parts as a GQA q/k/v.
   for (int64_t in : {2048, 768}) {

@@ -1,7 +1,8 @@
 // A CPU decode step allocates nothing once warm (issue 15): views carry their shape inline, GEMMs of up to 16 rows
 // run cpu_gemv.h instead of a oneDNN call, and rope tables and attention scratch are per-thread buffers that only grow.
 // Counted by replacing the global operator new of this test binary (every C++ allocation of the process goes
-// through it; the replacement only counts).
+// through it; the replacement only counts). Each unaligned form is replaced with its delete, so they pair (the
+// aligned forms keep the library's own pair).
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -21,8 +22,18 @@ void* operator new(std::size_t n) {
   if (void* p = std::malloc(n ? n : 1)) return p;
   throw std::bad_alloc();
 }
+void* operator new[](std::size_t n) { return ::operator new(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  g_news.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(n ? n : 1);
+}
+void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return ::operator new(n, t); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 using namespace supra;
 using namespace supra::test;

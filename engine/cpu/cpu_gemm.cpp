@@ -187,11 +187,11 @@ int64_t probe_kblock(const dnnl::matmul::primitive_desc& pd, int64_t K, int64_t 
     bool same = true;
     for (int64_t r = 0; r < probe_rows && same; r++) {
       if (bf16)
-        gemv_panel_bf16_avx512(xb.data() + r * K, K, kb, static_cast<const uint16_t*>(wpacked.get_data_handle()),
-                               bstride, cols, nullptr, mine.data());
+        gemv_rows_bf16_avx512(xb.data() + r * K, K, 1, K, kb, static_cast<const uint16_t*>(wpacked.get_data_handle()),
+                              bstride, cols, nullptr, mine.data(), cols);
       else
-        gemv_panel_f32_avx512(xf.data() + r * K, K, kb, static_cast<const float*>(wpacked.get_data_handle()),
-                              bstride, cols, nullptr, mine.data());
+        gemv_rows_f32_avx512(xf.data() + r * K, K, 1, K, kb, static_cast<const float*>(wpacked.get_data_handle()),
+                             bstride, cols, nullptr, mine.data(), cols);
       same = std::memcmp(mine.data(), y.data() + r * cols, size_t(cols) * sizeof(float)) == 0;
     }
     if (same) return kb;

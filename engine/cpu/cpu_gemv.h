@@ -14,18 +14,13 @@
 
 namespace supra::cpu {
 
-// y[0 .. cols) = x[0 .. K) . W[:, 0 .. cols) (+ bias), W one panel in the layout above with `block_stride`
-// elements between 64-column blocks, summed in blocks of kblock k (K: one sum).
-void gemv_panel_f32_avx512(const float* x, int64_t K, int64_t kblock, const float* w, int64_t block_stride,
-                           int64_t cols, const float* bias, float* y);
-// x in bf16 (K values; an odd K's last pair is completed with 0, as the packed weight is); kblock even.
-void gemv_panel_bf16_avx512(const uint16_t* x, int64_t K, int64_t kblock, const uint16_t* w, int64_t block_stride,
-                            int64_t cols, const float* bias, float* y);
-
-// A few rows (a batched decode step): y[r, 0 .. cols) for r < rows, x rows at stride ldx and y rows at stride ldy;
-// each weight vector loaded once serves up to 4 rows. Every row gets the same bits as from the one-row kernel.
+// y[r, 0 .. cols) = x[r, 0 .. K) . W[:, 0 .. cols) (+ bias) for r < rows (a decode step's sequences), x rows at
+// stride ldx and y rows at stride ldy, W one panel in the layout above with `block_stride` elements between
+// 64-column blocks, each sum in blocks of kblock k (K: one sum). One row streams two blocks at once; more rows go
+// 4 at a time, each weight vector loaded once for them. A row's bits do not depend on the others.
 void gemv_rows_f32_avx512(const float* x, int64_t ldx, int64_t rows, int64_t K, int64_t kblock, const float* w,
                           int64_t block_stride, int64_t cols, const float* bias, float* y, int64_t ldy);
+// x in bf16 (K values a row; an odd K's last pair is completed with 0, as the packed weight is); kblock even.
 void gemv_rows_bf16_avx512(const uint16_t* x, int64_t ldx, int64_t rows, int64_t K, int64_t kblock,
                            const uint16_t* w, int64_t block_stride, int64_t cols, const float* bias, float* y,
                            int64_t ldy);

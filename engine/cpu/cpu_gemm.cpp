@@ -18,9 +18,10 @@
 //    thread count too. A column's panel width does change its bits (~1e-7 relative): a fused weight's panels start
 //    at each part's first column, so fused and unfused agree bitwise only where the parts are multiples of kPanel.
 //  - Up to kFewRows rows (decode) run cpu_gemv.h on the same packed panels instead: a oneDNN call per panel costs
-//    microseconds and allocates (its argument map), and decode makes ~60 per layer. That kernel reproduces brgemm's sums bit for
-//    bit, K blocking included, which is probed per layout (probe_kblock); where it cannot (another ISA or layout),
-//    one row stays on oneDNN. Measured (85M model, 2 threads): decode 47.8 -> 64-71 tok/s f32, 56 -> 80-128 bf16.
+//    microseconds and allocates (its argument map), and decode makes ~60 per layer. That kernel reproduces
+//    brgemm's sums bit for bit, K blocking included, which is probed per layout (probe_kblock); where it cannot
+//    (another ISA or layout), those calls stay on oneDNN. Measured (85M model, 2 threads): decode 47.8 -> 64-71
+//    tok/s f32, 56 -> 80-128 bf16.
 // Without AVX-512 (oneDNN 2.6's brgemm needs it) oneDNN picks gemm:jit, whose rows do depend on M (measured with
 // ONEDNN_MAX_CPU_ISA=AVX2): there every call is made with exactly kPadRows rows, the last block zero-padded
 // (up to kPadRows-1 wasted rows per call). Measured so: bitwise invariant at K=768 but not at K=2048 (about a
@@ -131,7 +132,7 @@ struct Layout {
 
 // Whether oneDNN chose exactly what cpu_gemv.h reads and reproduces: brgemm at avx512_core (f32) or
 // avx512_core_bf16 (bf16, vdpbf16ps) on "BA16a64b" / "BA16a64b2a", [K, cols] blocks of 16 (32) k by 64 columns.
-// Anything else (another ISA, AMX, a new oneDNN with another layout) keeps M = 1 on oneDNN.
+// Anything else (another ISA, AMX, a new oneDNN with another layout) keeps decode calls on oneDNN.
 bool gemv_reproduces(const dnnl::matmul::primitive_desc& pd, DType compute, int64_t K) {
   const bool bf16 = compute == DType::BF16;
   if (cpu_isa_supported() != CpuIsa::Avx512 || (bf16 && !cpu_features().avx512_bf16)) return false;
@@ -147,7 +148,7 @@ bool gemv_reproduces(const dnnl::matmul::primitive_desc& pd, DType compute, int6
 }
 
 // brgemm's K block for this shape: the candidate whose cpu_gemv.h sums give oneDNN's bits on every column of a few
-// random rows; 0 if none does (M = 1 then stays on oneDNN). Run once per layout (a few ms).
+// random rows; 0 if none does (decode calls then stay on oneDNN). Run once per layout (a few ms).
 int64_t probe_kblock(const dnnl::matmul::primitive_desc& pd, int64_t K, int64_t cols, DType compute) {
   const bool bf16 = compute == DType::BF16;
   const int64_t rows = pd.src_desc().dims()[0], probe_rows = std::min<int64_t>(rows, 4);
@@ -156,7 +157,8 @@ int64_t probe_kblock(const dnnl::matmul::primitive_desc& pd, int64_t K, int64_t 
     state = state * 6364136223846793005ull + 1442695040888963407ull;
     return float(int64_t(state >> 40) - (int64_t(1) << 23)) / float(1 << 23);
   };
-  std::vector<float> xf(size_t(rows * K)), wf(size_t(K * cols)), y(size_t(rows * cols)), mine(static_cast<size_t>(cols));
+  std::vector<float> xf(size_t(rows * K)), wf(size_t(K * cols)), y(size_t(rows * cols));
+  std::vector<float> mine(static_cast<size_t>(cols));
   for (float& v : xf) v = next();
   for (float& v : wf) v = next();
   std::vector<uint16_t> xb(xf.size()), wb(wf.size());
@@ -186,12 +188,13 @@ int64_t probe_kblock(const dnnl::matmul::primitive_desc& pd, int64_t K, int64_t 
   for (int64_t kb : candidates) {
     bool same = true;
     for (int64_t r = 0; r < probe_rows && same; r++) {
+      const void* packed = wpacked.get_data_handle();
       if (bf16)
-        gemv_rows_bf16_avx512(xb.data() + r * K, K, 1, K, kb, static_cast<const uint16_t*>(wpacked.get_data_handle()),
-                              bstride, cols, nullptr, mine.data(), cols);
+        gemv_rows_bf16_avx512(xb.data() + r * K, K, 1, K, kb, static_cast<const uint16_t*>(packed), bstride, cols,
+                              nullptr, mine.data(), cols);
       else
-        gemv_rows_f32_avx512(xf.data() + r * K, K, 1, K, kb, static_cast<const float*>(wpacked.get_data_handle()),
-                             bstride, cols, nullptr, mine.data(), cols);
+        gemv_rows_f32_avx512(xf.data() + r * K, K, 1, K, kb, static_cast<const float*>(packed), bstride, cols, nullptr,
+                             mine.data(), cols);
       same = std::memcmp(mine.data(), y.data() + r * cols, size_t(cols) * sizeof(float)) == 0;
     }
     if (same) return kb;
@@ -298,7 +301,7 @@ struct PackedWeight {
   DType compute = DType::F32;
   std::vector<int64_t> parts;  // widths of the stacked weights (one output tensor each); they sum to out
   bool pad = false;            // no brgemm: every call has exactly kPadRows rows (the last block zero-padded)
-  bool gemv = false;           // M = 1 through cpu_gemv.h (every panel's layout allows it)
+  bool gemv = false;           // calls of up to kFewRows rows through cpu_gemv.h (every panel's layout allows it)
   struct Panel {
     int part = 0;
     int64_t col0 = 0, cols = 0;  // columns col0..col0+cols of its part

@@ -38,7 +38,8 @@ void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 using namespace supra;
 using namespace supra::test;
 
-TEST_CASE("a warm CPU decode step allocates nothing, softmax and SUPRA, f32 and bf16, 1 and 4 sequences", "[decode][alloc]") {
+TEST_CASE("a warm CPU decode step allocates nothing, softmax and SUPRA, f32 and bf16, 1 and 4 sequences",
+          "[decode][alloc]") {
   for (DType compute : {DType::F32, DType::BF16}) {
     if (compute == DType::BF16 && skip_without_brgemm("bf16 compute")) continue;
     {

@@ -124,10 +124,10 @@ std::mutex g_mutex;
 struct Layout {
   memory::desc w;
   bool brgemm = false;  // oneDNN picked brgemm for it (else every call is padded to kPadRows rows)
-  // The layout and kernel cpu_gemv.h reproduces bitwise: M = 1 runs there, with no oneDNN call.
-  bool gemv = false;
-  int64_t block_stride = 0;  // elements between 64-column blocks of a panel
-  int64_t kblock = 0;        // brgemm's K blocking for this K, found by probe_kblock
+  // brgemm's K blocking for this K, found by probe_kblock; 0 where cpu_gemv.h cannot reproduce brgemm here (decode
+  // calls then stay on oneDNN).
+  int64_t kblock = 0;
+  int64_t block_stride = 0;  // elements between 64-column blocks of a panel (read by cpu_gemv.h)
 };
 
 // Whether oneDNN chose exactly what cpu_gemv.h reads and reproduces: brgemm at avx512_core (f32) or
@@ -227,8 +227,8 @@ Layout layout_locked(int64_t K, int64_t cols, DType compute) {
   const memory::desc any({K, cols}, dt_of(compute), Tag::any);
   const auto pd = make_pd(kRowBlock, K, cols, compute, any);
   const int64_t kblock = gemv_reproduces(pd, compute, K) ? probe_kblock(pd, K, cols, compute) : 0;
-  const Layout l{pd.weights_desc(), std::string(pd.impl_info_str()).rfind("brg", 0) == 0, kblock > 0,
-                 kblock > 0 ? int64_t(pd.weights_desc().data.format_desc.blocking.strides[1]) : 0, kblock};
+  const Layout l{pd.weights_desc(), std::string(pd.impl_info_str()).rfind("brg", 0) == 0, kblock,
+                 int64_t(pd.weights_desc().data.format_desc.blocking.strides[1])};
   static bool warned = false;
   if (!l.brgemm && !warned) {
     warned = true;
@@ -400,7 +400,7 @@ std::shared_ptr<const PackedWeight> pack_weight(const Tensor& w, DType compute, 
       }
     }
     p->pad = !l.brgemm;
-    p->gemv = p->gemv && l.gemv;
+    p->gemv = p->gemv && l.kblock > 0;
     auto panel = std::make_unique<PackedWeight::Panel>();
     panel->part = pa.part;
     panel->col0 = c0;
